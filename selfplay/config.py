@@ -1,0 +1,303 @@
+"""The one typed configuration of a self-play run: YAML file plus `--section.key value` overrides.
+
+Every field carries its help text, so `python selfplay/run.py --help` documents itself. Values are
+checked where they are read: an unknown key, a wrong type or an impossible combination stops the
+run before anything is loaded, with a message that names the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from roles.formats import ANSWER_TYPES
+from rewards.questioner import DIFFICULTY_SHAPES
+
+BUILTIN_PREFIX = "builtin:"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, always naming the offending key."""
+
+
+def _f(default: Any, help: str, choices: tuple | None = None) -> Any:
+    meta = {"help": help}
+    if choices:
+        meta["choices"] = choices
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class ModelConfig:
+    path: str = _f("builtin:tiny-qwen2_vl", "Checkpoint folder loaded with AutoModelForImageTextToText, or "
+                   "builtin:tiny-<family> (qwen2_vl, qwen2_5_vl, llava) for a random tiny model built offline.")
+    dtype: str = _f("auto", "Weights dtype: auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16 or float16.",
+                    ("auto", "float32", "bfloat16", "float16"))
+    trust_remote_code: bool = _f(False, "Allow code shipped inside the checkpoint folder to run.")
+    lora_rank: int = _f(8, "LoRA rank of both role adapters.")
+    lora_alpha: int = _f(16, "LoRA alpha of both role adapters.")
+    lora_dropout: float = _f(0.0, "LoRA dropout.")
+    lora_target_modules: str = _f(r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
+                                  "Regex over module names the adapters attach to (language layers only: "
+                                  "vision-tower LoRA is experimental in vLLM).")
+    max_pixels: int = _f(56 * 56, "Pixel budget: images are downscaled so that width*height fits.")
+    min_pixels: int = _f(56 * 56, "Images smaller than this are upscaled (0 to leave them).")
+
+
+@dataclass
+class DataConfig:
+    source: str = _f("builtin:shapes", "JSONL manifest, imagefolder with metadata.jsonl, or builtin:shapes.")
+    require_text: bool = _f(False, "Treat items without paired text as bad.")
+    max_bad_share: float = _f(0.1, "Stop when more than this share of items is unreadable.")
+    max_image_pixels: int = _f(89_478_485, "Images above this many pixels are skipped as decompression bombs.")
+
+
+@dataclass
+class GameConfig:
+    rounds: int = _f(3, "Self-play rounds to run.")
+    items_per_round: int = _f(8, "Image-text items each round plays (over all processes).")
+    questions_per_item: int = _f(4, "G: questioner candidates sampled per item (its GRPO group).")
+    answers_per_question: int = _f(4, "K: answerer samples per question (its GRPO group).")
+    blind_answers: int = _f(2, "Answers per question given without seeing the image (0 turns the probe off).")
+    blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
+                         ("none", "blank"))
+    answer_types: list = _f(list(ANSWER_TYPES), f"Answer types the questioner may use: {', '.join(ANSWER_TYPES)}.")
+    question_max_new_tokens: int = _f(24, "Token budget of one questioner candidate.")
+    answer_max_new_tokens: int = _f(8, "Token budget of one answer.")
+    temperature: float = _f(1.0, "Sampling temperature of both roles.")
+    top_p: float = _f(1.0, "Nucleus sampling of both roles.")
+    generation_batch_size: int = _f(256, "Most sequences one generate call may hold (memory bound).")
+
+
+@dataclass
+class RewardConfig:
+    questioner_target: str = _f("reference", "What the questioner's difficulty is measured against: its own "
+                                "reference answer or the answerer's majority (silver) label.", ("reference", "silver"))
+    difficulty_shape: str = _f("min_p", "Shape of the difficulty reward on agreement p.", DIFFICULTY_SHAPES)
+    difficulty_band: list = _f([0.3, 0.8], "p band of the 'band' difficulty shape.")
+    blind_weight: float = _f(0.5, "Weight of the penalty for questions the blind answerer gets as right.")
+    repetition_weight: float = _f(0.5, "Weight of the penalty for near-duplicate questions in a round.")
+    repetition_threshold: float = _f(0.5, "Questions closer than this (1 - similarity) share a cluster.")
+    format_penalty: float = _f(-1.0, "Questioner reward for a candidate that does not parse.")
+    answerer_target: str = _f("auto", "Answerer target: the questioner's reference, the silver label, or auto "
+                              "(reference when the item has paired text, else silver).", ("auto", "reference", "silver"))
+    agreement_weight: float = _f(0.9, "Answerer reward for matching the target.")
+    format_weight: float = _f(0.1, "Answerer reward for a well-formed answer.")
+    keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer.")
+    require_agreement: bool = _f(True, "Also require reference and silver label to agree to keep a question.")
+
+
+@dataclass
+class TrainConfig:
+    phase_order: list = _f(["questioner", "answerer"], "Order of the GRPO phases within a round.")
+    questioner_steps: int = _f(1, "Optimizer steps of the questioner per round.")
+    answerer_steps: int = _f(1, "Optimizer steps of the answerer per round.")
+    learning_rate: float = _f(5e-4, "AdamW learning rate of both adapters.")
+    weight_decay: float = _f(0.0, "AdamW weight decay.")
+    max_grad_norm: float = _f(1.0, "Gradient clipping.")
+    beta: float = _f(0.0, "KL weight towards the adapter-free base model (0 turns it off).")
+    loss_type: str = _f("dapo", "TRL GRPO loss type.", ("grpo", "dapo", "dr_grpo", "bnpo"))
+    gradient_checkpointing: bool = _f(False, "Trade compute for memory (turn on for real checkpoints on GPU).")
+    seed: int = _f(0, "Seed of everything random: data order, sampling, adapters.")
+
+
+@dataclass
+class RunConfig:
+    output_dir: str = _f("runs/default", "Where rounds, metrics.jsonl, games.jsonl and the resolved config go.")
+    cache_dir: str = _f("~/.cache/selfplay", "Where built-in models and data sets are built once and reused.")
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    game: GameConfig = field(default_factory=GameConfig)
+    rewards: RewardConfig = field(default_factory=RewardConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+def validate(cfg: RunConfig) -> None:
+    """Impossible combinations, each named by its key."""
+    def need(ok: bool, key: str, why: str) -> None:
+        if not ok:
+            raise ConfigError(f"{key}: {why}")
+
+    g, r, t, m = cfg.game, cfg.rewards, cfg.train, cfg.model
+    need(g.questions_per_item >= 2, "game.questions_per_item", "GRPO needs at least 2 candidates per group")
+    need(g.answers_per_question >= 2, "game.answers_per_question", "GRPO needs at least 2 answers per group")
+    need(g.rounds >= 1, "game.rounds", "must be at least 1")
+    need(g.items_per_round >= 1, "game.items_per_round", "must be at least 1")
+    need(g.blind_answers >= 0, "game.blind_answers", "must be 0 or more")
+    need(g.temperature > 0, "game.temperature", "must be above 0 (self-play needs sampling)")
+    need(0 < g.top_p <= 1, "game.top_p", "must be in (0, 1]")
+    need(g.generation_batch_size >= 1, "game.generation_batch_size", "must be at least 1")
+    need(len(g.answer_types) > 0, "game.answer_types", "name at least one answer type")
+    for kind in g.answer_types:
+        need(kind in ANSWER_TYPES, "game.answer_types", f"unknown type {kind!r}; allowed: {', '.join(ANSWER_TYPES)}")
+    for key, band in (("rewards.keep_band", r.keep_band), ("rewards.difficulty_band", r.difficulty_band)):
+        need(len(band) == 2 and 0 <= band[0] <= band[1] <= 1, key, f"must be [low, high] within [0, 1], got {band}")
+    need(sorted(t.phase_order) == ["answerer", "questioner"] or t.phase_order in (["questioner"], ["answerer"]),
+         "train.phase_order", f"must list questioner and/or answerer once each, got {t.phase_order}")
+    need(t.questioner_steps >= 0 and t.answerer_steps >= 0, "train.*_steps", "must be 0 or more")
+    need(t.learning_rate > 0, "train.learning_rate", "must be above 0")
+    need(t.beta >= 0, "train.beta", "must be 0 or more")
+    need(m.lora_rank >= 1, "model.lora_rank", "must be at least 1")
+    need(m.max_pixels >= 28 * 28, "model.max_pixels", "must be at least 784 (one 28x28 patch group)")
+    need(0 <= m.min_pixels <= m.max_pixels, "model.min_pixels", "must be between 0 and model.max_pixels")
+    need(0 <= cfg.data.max_bad_share < 1, "data.max_bad_share", "must be in [0, 1)")
+    if not m.path.startswith(BUILTIN_PREFIX):
+        need(Path(m.path).expanduser().is_dir(), "model.path", f"no checkpoint folder at {m.path}")
+    if not cfg.data.source.startswith(BUILTIN_PREFIX):
+        need(Path(cfg.data.source).expanduser().exists(), "data.source", f"nothing at {cfg.data.source}")
+
+
+_SECTION_TYPES = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
+                  "train": TrainConfig}
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    """Check a YAML or CLI value against the field's declared type."""
+    kind = {"str": str, "int": int, "float": float, "bool": bool, "list": list}.get(kind, kind)
+    if kind is bool:
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind is list:
+        if isinstance(value, str):
+            value = yaml.safe_load(value) if value.startswith("[") else [v for v in value.split(",") if v]
+        if isinstance(value, list):
+            return value
+    elif kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+    raise ConfigError(f"{key}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
+
+
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def from_dict(raw: dict, source: str = "config") -> RunConfig:
+    """Build a RunConfig from nested mappings, rejecting unknown keys by name."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, got {type(raw).__name__}")
+    top: dict[str, Any] = {}
+    allowed_top = _fields(RunConfig)
+    for key, value in raw.items():
+        if key not in allowed_top:
+            raise ConfigError(f"{key}: unknown key in {source}; allowed: {', '.join(allowed_top)}")
+        if key in _SECTION_TYPES:
+            cls = _SECTION_TYPES[key]
+            if not isinstance(value, dict):
+                raise ConfigError(f"{key}: must be a mapping of keys")
+            known = _fields(cls)
+            section = {}
+            for sub, sub_value in value.items():
+                if sub not in known:
+                    raise ConfigError(f"{key}.{sub}: unknown key in {source}; allowed: {', '.join(known)}")
+                choices = known[sub].metadata.get("choices")
+                coerced = _coerce(sub_value, known[sub].type, f"{key}.{sub}")
+                if choices and coerced not in choices:
+                    raise ConfigError(f"{key}.{sub}: {coerced!r} is not one of {', '.join(map(str, choices))}")
+                section[sub] = coerced
+            top[key] = cls(**section)
+        else:
+            top[key] = _coerce(value, allowed_top[key].type, key)
+    return RunConfig(**top)
+
+
+def to_dict(cfg: RunConfig) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path} is not valid YAML: {error}") from error
+    return raw
+
+
+def _set_dotted(raw: dict, dotted: str, value: str) -> None:
+    parts = dotted.split(".")
+    if len(parts) > 2:
+        raise ConfigError(f"{dotted}: keys have the form section.key or key")
+    target = raw
+    if len(parts) == 2:
+        target = raw.setdefault(parts[0], {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"{parts[0]}: must be a mapping of keys")
+    target[parts[-1]] = value
+
+
+def build_parser(prog: str = "selfplay") -> argparse.ArgumentParser:
+    """An argparse parser whose --help lists every field with its help text and default."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Self-play GRPO for a vision-language model. Values come from the defaults below "
+                    "(the CPU job on a tiny offline model), then CONFIG.yaml, then --section.key overrides.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("config", nargs="?", help="YAML config file (default: the embedded CPU config).")
+    parser.add_argument("--resume", nargs="?", const="auto", default=None,
+                        help="Continue from the newest complete round, or from the round folder given.")
+    for name, f in _fields(RunConfig).items():
+        if name in _SECTION_TYPES:
+            group = parser.add_argument_group(name)
+            for sub, sf in _fields(_SECTION_TYPES[name]).items():
+                default = sf.default if sf.default is not dataclasses.MISSING else sf.default_factory()
+                group.add_argument(f"--{name}.{sub}", dest=f"{name}.{sub}", default=argparse.SUPPRESS,
+                                   metavar=_metavar(sf), help=f"{sf.metadata['help']} (default: {default})")
+        else:
+            parser.add_argument(f"--{name}", dest=name, default=argparse.SUPPRESS, metavar=_metavar(f),
+                                help=f"{f.metadata['help']} (default: {f.default})")
+    return parser
+
+
+def _metavar(f: dataclasses.Field) -> str:
+    if f.metadata.get("choices"):
+        return "{" + ",".join(map(str, f.metadata["choices"])) + "}"
+    return {"list": "A,B", "bool": "BOOL"}.get(str(f.type), str(f.type).upper())
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, str | None]:
+    """Parse a command line into a validated config and the resume request."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown option; run with --help for the list")
+    raw = load_yaml(args.config) if args.config else {}
+    source = args.config or "the command line"
+    for dotted, value in vars(args).items():
+        if dotted not in ("config", "resume"):
+            _set_dotted(raw, dotted, value)
+    return from_dict(raw, source), args.resume
+
+
+def write_resolved(cfg: RunConfig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
+

@@ -1,0 +1,152 @@
+"""Rollout engines: sample completions for one role's adapter, batched.
+
+The round only talks to `RolloutEngine.generate`. `HFEngine` runs transformers' `generate` on the
+PeftModel that is being trained; a vLLM multi-LoRA engine can stand behind the same call.
+Prompts are rendered exactly as TRL's GRPOTrainer renders them, so the prompt ids an engine returns
+are the ones the learner scores.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+from PIL import Image
+
+
+@dataclass
+class Prompt:
+    """A conversational prompt with string contents and the image shown before the user text, if any."""
+    messages: list[dict]
+    image: Image.Image | None
+
+
+@dataclass
+class Sample:
+    text: str
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    logprobs: list[float]
+
+
+@dataclass
+class GenerationStats:
+    calls: int = 0
+    sequences: int = 0
+    seconds: float = 0.0
+    per_role_seconds: dict = field(default_factory=dict)
+
+
+class RolloutEngine(Protocol):
+    stats: GenerationStats
+
+    def generate(self, role: str | None, prompts: list[Prompt], n: int, max_new_tokens: int) -> list[list[Sample]]:
+        """n samples per prompt from the adapter of `role` (None: the adapter-free base)."""
+
+
+def render_prompt(messages: list[dict], image: Image.Image | None, processor) -> str:
+    """The prompt text TRL's GRPOTrainer builds for the same dataset row."""
+    from trl.data_utils import apply_chat_template, prepare_multimodal_messages
+
+    if image is not None:
+        messages = prepare_multimodal_messages(messages, images=[image])
+    return apply_chat_template({"prompt": messages}, processor)["prompt"]
+
+
+class HFEngine:
+    """transformers `generate` on the live PeftModel, in as few calls as `max_sequences` allows."""
+
+    def __init__(self, model, processor, *, temperature: float = 1.0, top_p: float = 1.0,
+                 max_sequences: int = 256):
+        self.model = model
+        self.processor = processor
+        self.temperature = temperature
+        self.top_p = top_p
+        self.max_sequences = max_sequences
+        self.stats = GenerationStats()
+
+    def generate(self, role: str | None, prompts: list[Prompt], n: int, max_new_tokens: int) -> list[list[Sample]]:
+        results: list[list[Sample] | None] = [None] * len(prompts)
+        # Prompts with and without an image cannot share one processor call.
+        for with_image in (True, False):
+            index = [i for i, p in enumerate(prompts) if (p.image is not None) == with_image]
+            per_call = max(1, self.max_sequences // n)
+            for start in range(0, len(index), per_call):
+                chunk = index[start:start + per_call]
+                for i, samples in zip(chunk, self._generate_chunk(role, [prompts[i] for i in chunk], n,
+                                                                  max_new_tokens)):
+                    results[i] = samples
+        return results  # type: ignore[return-value]
+
+    @torch.no_grad()
+    def _generate_chunk(self, role, prompts: list[Prompt], n: int, max_new_tokens: int) -> list[list[Sample]]:
+        started = time.perf_counter()
+        texts = [render_prompt(p.messages, p.image, self.processor) for p in prompts]
+        images = [p.image for p in prompts] if prompts[0].image is not None else None
+        inputs = self.processor(text=texts, images=images, padding=True, return_tensors="pt")
+        inputs = inputs.to(self.model.device)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with _adapter(self.model, role):
+                out = self.model.generate(
+                    **inputs, do_sample=True, temperature=self.temperature, top_p=self.top_p,
+                    num_return_sequences=n, max_new_tokens=max_new_tokens,
+                    output_scores=True, return_dict_in_generate=True,
+                    pad_token_id=self.processor.tokenizer.pad_token_id,
+                )
+        finally:
+            self.model.train(was_training)
+        logprobs = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
+        prompt_len = inputs["input_ids"].shape[1]
+        completions = out.sequences[:, prompt_len:]
+        eos = set(_as_list(self.model.generation_config.eos_token_id))
+        samples: list[list[Sample]] = []
+        for i in range(len(prompts)):
+            mask = inputs["attention_mask"][i].bool()
+            prompt_ids = inputs["input_ids"][i][mask].tolist()
+            group = []
+            for j in range(n):
+                row = i * n + j
+                ids = completions[row].tolist()
+                end = next((k + 1 for k, t in enumerate(ids) if t in eos), len(ids))
+                ids = ids[:end]
+                text = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
+                group.append(Sample(text, prompt_ids, ids, logprobs[row, :end].float().tolist()))
+            samples.append(group)
+        elapsed = time.perf_counter() - started
+        self.stats.calls += 1
+        self.stats.sequences += len(prompts) * n
+        self.stats.seconds += elapsed
+        key = role or "base"
+        self.stats.per_role_seconds[key] = self.stats.per_role_seconds.get(key, 0.0) + elapsed
+        return samples
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+class _adapter:
+    """Run with one role's adapter active, or with adapters disabled for role None."""
+
+    def __init__(self, model, role: str | None):
+        self.model, self.role = model, role
+        self._disabled = None
+
+    def __enter__(self):
+        if self.role is None:
+            self._disabled = self.model.disable_adapter()
+            self._disabled.__enter__()
+        else:
+            self.model.set_adapter(self.role)
+        return self
+
+    def __exit__(self, *exc):
+        if self._disabled is not None:
+            self._disabled.__exit__(*exc)
+        return False

@@ -1,0 +1,188 @@
+"""One self-play round: ask, answer, score, learn, record.
+
+Read `play_round` top to bottom. Each process plays its shard of the round's items; the plain
+results are gathered so that every process scores the whole round the same way (the repetition
+penalty needs every question) and feeds the same groups to the learners, which shard them again.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+from accelerate.utils import gather_object
+from PIL import Image
+
+from rewards.answerer import answerer_rewards
+from rewards.consistency import majority_vote
+from rewards.filters import keep_for_answerer
+from rewards.normalize import normalize_answer
+from rewards.questioner import questioner_reward_terms
+from roles.answerer import answerer_messages, parse_answer
+from roles.questioner import parse_candidate, questioner_messages
+
+from .config import RunConfig
+from .data import ImageTextData, ImageTextItem
+from .engine import Prompt, RolloutEngine, Sample
+from .learner import Group, RoleLearner
+
+BLANK_GREY = (128, 128, 128)
+
+
+@dataclass
+class Play:
+    """What one item produced in the ask and answer steps (plain data, gathered across processes)."""
+    item: ImageTextItem
+    image: Image.Image
+    questioner_messages: list[dict]
+    candidates: list[Sample]
+    answers: list[list[Sample] | None] = field(default_factory=list)
+    blind: list[list[Sample] | None] = field(default_factory=list)
+
+
+def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]) -> list[Play]:
+    """The questioner samples G question-plus-reference candidates per item, text as privileged context."""
+    g = cfg.game
+    prompts = [Prompt(questioner_messages(item.text, g.answer_types), image) for item, image in loaded]
+    samples = engine.generate("questioner", prompts, g.questions_per_item, g.question_max_new_tokens)
+    return [Play(item, image, prompt.messages, group)
+            for (item, image), prompt, group in zip(loaded, prompts, samples)]
+
+
+def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> None:
+    """The answerer answers every parsed question K times from the image, and B times blind."""
+    g = cfg.game
+    sighted, blind, slots = [], [], []
+    for p_index, play in enumerate(plays):
+        play.answers = [None] * len(play.candidates)
+        play.blind = [None] * len(play.candidates)
+        for c_index, sample in enumerate(play.candidates):
+            candidate = parse_candidate(sample.text, g.answer_types)
+            if candidate is None:
+                continue
+            messages = answerer_messages(candidate.question)
+            sighted.append(Prompt(messages, play.image))
+            blank = Image.new("RGB", play.image.size, BLANK_GREY) if g.blind_mode == "blank" else None
+            blind.append(Prompt(messages, blank))
+            slots.append((p_index, c_index))
+    if not slots:
+        return
+    answers = engine.generate("answerer", sighted, g.answers_per_question, g.answer_max_new_tokens)
+    blind_answers = (engine.generate("answerer", blind, g.blind_answers, g.answer_max_new_tokens)
+                     if g.blind_answers else [[] for _ in slots])
+    for (p_index, c_index), group, blind_group in zip(slots, answers, blind_answers):
+        plays[p_index].answers[c_index] = group
+        plays[p_index].blind[c_index] = blind_group
+
+
+@dataclass
+class Scored:
+    """The round's games with every reward, and the GRPO groups for each role."""
+    games: list[dict]
+    questioner_groups: list[Group]
+    answerer_groups: list[Group]
+
+
+def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
+    """Pure scoring of the whole round: questioner terms, silver labels, filter, answerer rewards."""
+    g, r = cfg.game, cfg.rewards
+    flat = [(play, c_index) for play in plays for c_index in range(len(play.candidates))]
+    candidates = [parse_candidate(play.candidates[c].text, g.answer_types) for play, c in flat]
+    parsed = [[parse_answer(s.text) for s in (play.answers[c] or [])] for play, c in flat]
+    parsed_blind = [[parse_answer(s.text) for s in (play.blind[c] or [])] for play, c in flat]
+    terms = questioner_reward_terms(
+        candidates, parsed, parsed_blind, target=r.questioner_target, shape=r.difficulty_shape,
+        band=tuple(r.difficulty_band), blind_weight=r.blind_weight, repetition_weight=r.repetition_weight,
+        repetition_threshold=r.repetition_threshold, format_penalty=r.format_penalty,
+    )
+    games, answerer_groups = [], []
+    for (play, c), candidate, answers, blind, term in zip(flat, candidates, parsed, parsed_blind, terms):
+        game = {
+            "round": round_index, "item_id": play.item.id, "image": str(play.item.image_path),
+            "text": play.item.text, "candidate": c, "completion": play.candidates[c].text,
+            "question": None, "reference": None, "answer_type": None, "answers": [], "blind_answers": [],
+            "silver": None, "p": 0.0, "target": None, "kept": False, "terms": term, "answer_rewards": [],
+        }
+        if candidate is not None:
+            silver, p = majority_vote(answers)
+            use_reference = r.answerer_target == "reference" or (r.answerer_target == "auto" and play.item.text)
+            target = candidate.reference if use_reference else silver
+            kept = keep_for_answerer(p, candidate.reference, silver, band=tuple(r.keep_band),
+                                     require_agreement=r.require_agreement)
+            texts = [s.text for s in play.answers[c]]
+            rewards = answerer_rewards(texts, [target] * len(texts), agreement_weight=r.agreement_weight,
+                                       format_weight=r.format_weight)
+            game.update(question=candidate.question, reference=candidate.reference,
+                        answer_type=candidate.answer_type, answers=texts,
+                        blind_answers=[s.text for s in play.blind[c]], silver=silver, p=p, target=target,
+                        kept=kept, answer_rewards=rewards)
+            if kept:
+                answerer_groups.append(Group(answerer_messages(candidate.question), play.image,
+                                             play.answers[c], rewards))
+        games.append(game)
+    questioner_groups, start = [], 0
+    for play in plays:
+        end = start + len(play.candidates)
+        questioner_groups.append(Group(play.questioner_messages, play.image, play.candidates,
+                                       [t["reward"] for t in terms[start:end]]))
+        start = end
+    return Scored(games, questioner_groups, answerer_groups)
+
+
+def round_metrics(scored: Scored, cfg: RunConfig) -> dict:
+    """Means and spreads of every reward term, the p distribution, kept share, diversity, failures."""
+    games = scored.games
+    metrics: dict = {"candidates": len(games)}
+    for key in games[0]["terms"] if games else []:
+        values = [game["terms"][key] for game in games]
+        metrics[f"questioner/{key}_mean"] = statistics.fmean(values)
+        metrics[f"questioner/{key}_std"] = statistics.pstdev(values)
+    asked = [game for game in games if game["question"] is not None]
+    metrics["questioner/format_failures"] = len(games) - len(asked)
+    p_values = [game["p"] for game in asked]
+    metrics["p_histogram"] = [sum(lo <= p < lo + 0.2 or (lo == 0.8 and p == 1.0) for p in p_values)
+                              for lo in (0.0, 0.2, 0.4, 0.6, 0.8)]
+    metrics["kept"] = len(scored.answerer_groups)
+    metrics["kept_share"] = len(scored.answerer_groups) / len(asked) if asked else 0.0
+    metrics["question_diversity"] = (len({normalize_answer(game["question"]) for game in asked}) / len(asked)
+                                     if asked else 0.0)
+    answer_rewards = [r for game in asked for r in game["answer_rewards"]]
+    metrics["answerer/reward_mean"] = statistics.fmean(answer_rewards) if answer_rewards else 0.0
+    metrics["answerer/reward_std"] = statistics.pstdev(answer_rewards) if answer_rewards else 0.0
+    answers = [a for game in asked for a in game["answers"]]
+    metrics["answerer/format_failures"] = sum(parse_answer(a) is None for a in answers)
+    return metrics
+
+
+def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData, engine: RolloutEngine,
+               learners: dict[str, RoleLearner], cfg: RunConfig, rank: int = 0, world_size: int = 1
+               ) -> tuple[list[dict], dict]:
+    """Ask, answer, score, learn; returns the round's games and metrics (identical on every process)."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[f"time/{name}"] = now - clock
+        clock = now
+
+    mine = items[rank::world_size]
+    loaded = [(item, image) for item in mine if (image := data.image(item)) is not None]
+    plays = ask(engine, cfg, loaded)
+    lap("ask")
+    answer(engine, cfg, plays)
+    lap("answer")
+    plays = gather_object(plays) if world_size > 1 else plays
+    scored = score(cfg, plays, round_index)
+    lap("score")
+    metrics = {"round": round_index, "items": len(plays)}
+    groups = {"questioner": scored.questioner_groups, "answerer": scored.answerer_groups}
+    for role in cfg.train.phase_order:
+        trained = learners[role].learn(groups[role], round_index)
+        metrics.update({f"trl/{role}/{key}": value for key, value in trained.items()})
+        lap(f"learn_{role}")
+    metrics.update(round_metrics(scored, cfg))
+    metrics.update(timings)
+    return scored.games, metrics

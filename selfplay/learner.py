@@ -1,0 +1,156 @@
+"""GRPO for one role at a time, with TRL's GRPOTrainer on rollouts the round already played.
+
+The round samples and scores before anything learns (data -> rollout -> reward -> update), so the
+trainer must not sample again. Its `rollout_func` therefore replays the recorded groups: for the
+rows the trainer drew, it returns the recorded prompt ids, completion ids and sampling log-probs,
+and the recorded rewards reach TRL through an extra field read by `recorded_reward`. Everything
+else, advantages, the loss, clipping, the KL to the adapter-free base, is TRL's.
+
+Each role owns an AdamW over its own adapter, passed to a new GRPOTrainer every phase, so Adam
+state carries across rounds while the other adapter stays frozen.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from .engine import Sample
+from .modeling import role_parameters
+
+os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+
+
+@dataclass
+class Group:
+    """One GRPO group: a prompt, its sampled completions and their rewards."""
+    messages: list[dict]
+    image: Image.Image | None
+    samples: list[Sample]
+    rewards: list[float]
+
+
+def recorded_reward(completions, recorded_reward, **kwargs) -> list[float]:
+    """Reward computed by the round (rewards/), handed through unchanged.
+
+    Example:
+        >>> recorded_reward(["a", "b"], recorded_reward=[0.5, -1.0])
+        [0.5, -1.0]
+    """
+    return [float(r) for r in recorded_reward]
+
+
+def _replay_trainer_class():
+    from trl import GRPOTrainer
+
+    class ReplayGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer that lets `rollout_func` see which dataset rows it is answering for."""
+
+        def _generate_and_score_completions(self, inputs):
+            self.current_rows = inputs
+            return super()._generate_and_score_completions(inputs)
+
+    return ReplayGRPOTrainer
+
+
+def replay_rollout(groups: list[Group], group_size: int):
+    """A rollout_func returning the recorded samples of the rows the trainer drew."""
+
+    def rollout(prompts, trainer) -> dict:
+        rows = trainer.current_rows
+        out = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "recorded_reward": []}
+        previous, position = None, 0
+        for row in rows:
+            index = row["group"]
+            position = position + 1 if index == previous else 0
+            previous = index
+            group = groups[index]
+            sample = group.samples[position % group_size]
+            out["prompt_ids"].append(sample.prompt_ids)
+            out["completion_ids"].append(sample.completion_ids)
+            out["logprobs"].append(sample.logprobs)
+            out["recorded_reward"].append(group.rewards[position % group_size])
+        return out
+
+    return rollout
+
+
+class RoleLearner:
+    """Runs `steps` GRPO updates of one role's adapter on the groups of a round."""
+
+    def __init__(self, role: str, model, processor, *, group_size: int, steps: int, learning_rate: float,
+                 weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
+                 loss_type: str = "dapo", max_completion_length: int = 32, gradient_checkpointing: bool = False,
+                 world_size: int = 1, seed: int = 0):
+        self.role, self.model, self.processor = role, model, processor
+        self.group_size, self.steps, self.world_size = group_size, steps, world_size
+        self.beta, self.loss_type, self.seed = beta, loss_type, seed
+        self.max_grad_norm, self.learning_rate = max_grad_norm, learning_rate
+        self.max_completion_length, self.gradient_checkpointing = max_completion_length, gradient_checkpointing
+        params = list(role_parameters(model, role).values())
+        if not params:
+            raise ValueError(f"model has no adapter named {role!r}")
+        self.optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: 1.0)
+        self._scratch = tempfile.TemporaryDirectory(prefix=f"selfplay-{role}-")
+
+    def learn(self, groups: list[Group], round_index: int) -> dict[str, float]:
+        """GRPO updates on the round's groups; returns TRL's logged figures averaged over the steps."""
+        if self.steps == 0 or not groups:
+            return {}
+        from datasets import Dataset
+        from trl import GRPOConfig
+
+        groups_per_device = math.ceil(len(groups) / (self.steps * self.world_size))
+        rows = [{"prompt": g.messages, "group": i} for i, g in enumerate(groups)]
+        if groups[0].image is not None:
+            for row, g in zip(rows, groups):
+                row["image"] = g.image
+        args = GRPOConfig(
+            output_dir=self._scratch.name,
+            per_device_train_batch_size=groups_per_device * self.group_size,
+            num_generations=self.group_size,
+            max_steps=self.steps,
+            learning_rate=self.learning_rate,
+            max_grad_norm=self.max_grad_norm,
+            loss_type=self.loss_type,
+            beta=0.0,  # set below: TRL looks for an adapter named "default" when a PeftModel comes with beta != 0
+            max_completion_length=self.max_completion_length,
+            gradient_checkpointing=self.gradient_checkpointing,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=True,
+            seed=self.seed + round_index,
+            bf16=next(self.model.parameters()).dtype == torch.bfloat16,
+            remove_unused_columns=False,
+        )
+        self.model.set_adapter(self.role)
+        trainer = _replay_trainer_class()(
+            model=self.model,
+            reward_funcs=[recorded_reward],
+            args=args,
+            train_dataset=Dataset.from_list(rows),
+            processing_class=self.processor,
+            rollout_func=replay_rollout(groups, self.group_size),
+            optimizers=(self.optimizer, self.scheduler),
+        )
+        # With adapters disabled the PeftModel is the base model: TRL then takes it as the KL reference.
+        trainer.beta = self.beta
+        trainer.train()
+        logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+        del trainer
+        keys = {k for entry in logs for k, v in entry.items() if isinstance(v, (int, float))}
+        return {k: sum(e.get(k, 0.0) for e in logs) / len(logs) for k in sorted(keys)} if logs else {}
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])

@@ -1,0 +1,86 @@
+"""Load a VLM checkpoint by path and give it the two role adapters.
+
+One frozen backbone, two LoRA adapters (`questioner`, `answerer`) built from the same LoraConfig:
+the self-play pair costs one model's memory plus two small adapters. LoRA B starts at zero, so both
+roles start as the base model, which is also the KL reference (adapters disabled).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from .config import BUILTIN_PREFIX, ModelConfig
+
+ROLES = ("questioner", "answerer")
+log = logging.getLogger("selfplay.model")
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """bf16 on CUDA and fp32 on CPU unless the config names a dtype."""
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, name)
+
+
+def resolve_model_path(cfg: ModelConfig, cache_dir: str | Path) -> Path:
+    """A checkpoint folder; `builtin:tiny-<family>` is built once into the cache (offline, seconds)."""
+    if not cfg.path.startswith(BUILTIN_PREFIX):
+        return Path(cfg.path).expanduser()
+    from .tiny_model import FAMILIES, build_tiny_vlm
+
+    name = cfg.path[len(BUILTIN_PREFIX):]
+    family = name.removeprefix("tiny-")
+    if not name.startswith("tiny-") or family not in FAMILIES:
+        raise ValueError(f"model.path: unknown built-in model {cfg.path!r}; "
+                         f"use one of {', '.join(BUILTIN_PREFIX + 'tiny-' + f for f in FAMILIES)}")
+    folder = Path(cache_dir).expanduser() / "models" / name
+    if not (folder / "config.json").is_file():
+        log.info("building the tiny offline model %s into %s", family, folder)
+        build_tiny_vlm(folder, family)
+    return folder
+
+
+def load_model_and_processor(path: str | Path, dtype: torch.dtype, trust_remote_code: bool = False):
+    """The same loading code for a tiny test model and a real Qwen2.5-VL folder."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"model.path: {path} has no config.json; is it a checkpoint folder?")
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
+    processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
+    tokenizer = processor.tokenizer
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, processor
+
+
+def lora_config(cfg: ModelConfig):
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=cfg.lora_target_modules, bias="none")
+
+
+def attach_role_adapters(model: torch.nn.Module, cfg: ModelConfig):
+    """Wrap the backbone in a PeftModel holding one adapter per role; the backbone stays frozen."""
+    from peft import get_peft_model
+
+    config = lora_config(cfg)
+    peft_model = get_peft_model(model, config, adapter_name=ROLES[0])
+    for role in ROLES[1:]:
+        peft_model.add_adapter(role, config)
+    targeted = [n for n, _ in peft_model.named_modules() if n.endswith(f"lora_A.{ROLES[0]}")]
+    if not targeted:
+        raise ValueError(f"model.lora_target_modules: {cfg.lora_target_modules!r} matched no module")
+    return peft_model
+
+
+def role_parameters(model: torch.nn.Module, role: str) -> dict[str, torch.nn.Parameter]:
+    """The adapter weights of one role, by name."""
+    marker = f".{role}."
+    return {name: p for name, p in model.named_parameters() if marker in name}

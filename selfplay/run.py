@@ -1,0 +1,28 @@
+"""Entry point: `accelerate launch selfplay/run.py [CONFIG.yaml] [--section.key value ...] [--resume [PATH]]`.
+
+Parsing is kept apart from doing: `selfplay.runner.main(config)` runs the job and is what tests call.
+"""
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from selfplay.config import ConfigError, parse_args  # noqa: E402
+
+
+def run(argv: list[str] | None = None) -> int:
+    try:
+        cfg, resume = parse_args(argv)
+    except ConfigError as error:
+        print(f"selfplay: config error: {error}", file=sys.stderr)
+        return 2
+    from selfplay.runner import main
+
+    main(cfg, resume)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,141 @@
+"""The self-play job: load model and data once, then play rounds and record each one.
+
+`main(cfg)` is what `selfplay/run.py` and the `selfplay` command call after parsing; tests call it
+directly. It runs the same under `python`, `accelerate launch` and `torchrun` (one process per rank).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+
+from .config import BUILTIN_PREFIX, RunConfig, write_resolved
+from .records import save_round
+
+log = logging.getLogger("selfplay")
+
+
+def setup_logging(is_main: bool) -> None:
+    logging.basicConfig(level=logging.INFO if is_main else logging.WARNING,
+                        format="%(asctime)s %(name)s | %(message)s", datefmt="%H:%M:%S", force=True)
+    for noisy in ("transformers", "trl", "peft", "accelerate", "datasets", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def resolve_data_source(source: str, cache_dir: str | Path) -> Path:
+    """A manifest or imagefolder path; `builtin:shapes` is the shapes world, generated once (seconds)."""
+    if not source.startswith(BUILTIN_PREFIX):
+        return Path(source).expanduser()
+    name = source[len(BUILTIN_PREFIX):]
+    if name != "shapes":
+        raise ValueError(f"data.source: unknown built-in data set {source!r}; use builtin:shapes")
+    from .world import generate
+
+    folder = Path(cache_dir).expanduser() / "data" / "shapes-source"
+    if not (folder / "manifest.jsonl").is_file():
+        log.info("generating the built-in shapes data set into %s", folder)
+        generate(folder, domain="source", n=64, seed=0)
+    return folder / "manifest.jsonl"
+
+
+def round_items(items: list, round_index: int, per_round: int, seed: int) -> list:
+    """The items of a round: successive slices of seeded shuffles of the data, epoch after epoch."""
+    chosen, start = [], round_index * per_round
+    for position in range(start, start + per_round):
+        epoch, offset = divmod(position, len(items))
+        order = list(range(len(items)))
+        random.Random(seed * 1_000_003 + epoch).shuffle(order)
+        chosen.append(items[order[offset]])
+    return chosen
+
+
+def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
+    """Run every round of `cfg`; returns the per-round metrics."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    from .data import ImageTextData
+    from .engine import HFEngine
+    from .game import play_round
+    from .learner import RoleLearner
+    from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype, resolve_model_path
+
+    accelerator = Accelerator()
+    setup_logging(accelerator.is_main_process)
+    if resume is not None:
+        raise NotImplementedError("--resume: checkpointed resume is not implemented yet")
+    output_dir = Path(cfg.output_dir)
+    if accelerator.is_main_process:
+        write_resolved(cfg, output_dir / "config.yaml")
+    set_seed(cfg.train.seed)
+
+    started = time.perf_counter()
+    model_path = resolve_model_path(cfg.model, cfg.cache_dir) if accelerator.is_main_process else None
+    accelerator.wait_for_everyone()
+    model_path = resolve_model_path(cfg.model, cfg.cache_dir)
+    dtype = resolve_dtype(cfg.model.dtype, accelerator.device)
+    model, processor = load_model_and_processor(model_path, dtype, cfg.model.trust_remote_code)
+    model = attach_role_adapters(model, cfg.model).to(accelerator.device)
+    trainable = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)
+    log.info("model: %s (%s, %.2fM parameters, %.2fM in two %s adapters) on %s, loaded in %.1fs",
+             model_path, type(model.base_model.model).__name__,
+             sum(p.numel() for p in model.parameters()) / 1e6, trainable / 1e6, "/".join(ROLES),
+             accelerator.device, time.perf_counter() - started)
+
+    if accelerator.is_main_process:
+        resolve_data_source(cfg.data.source, cfg.cache_dir)
+    accelerator.wait_for_everyone()
+    source = resolve_data_source(cfg.data.source, cfg.cache_dir)
+    data = ImageTextData.open(source, output_dir=output_dir if accelerator.is_main_process else None,
+                              max_pixels=cfg.model.max_pixels, min_pixels=cfg.model.min_pixels or None,
+                              require_text=cfg.data.require_text, max_bad_share=cfg.data.max_bad_share,
+                              max_image_pixels=cfg.data.max_image_pixels)
+
+    g, t = cfg.game, cfg.train
+    engine = HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p,
+                      max_sequences=g.generation_batch_size)
+    learners = {
+        "questioner": RoleLearner("questioner", model, processor, group_size=g.questions_per_item,
+                                  steps=t.questioner_steps, max_completion_length=g.question_max_new_tokens,
+                                  **_shared_learner_args(cfg, accelerator.num_processes)),
+        "answerer": RoleLearner("answerer", model, processor, group_size=g.answers_per_question,
+                                steps=t.answerer_steps, max_completion_length=g.answer_max_new_tokens,
+                                **_shared_learner_args(cfg, accelerator.num_processes)),
+    }
+    log.info("self-play: %d rounds of %d items, G=%d questions per item, K=%d answers (+%d blind), "
+             "%d process(es); output in %s", g.rounds, g.items_per_round, g.questions_per_item,
+             g.answers_per_question, g.blind_answers, accelerator.num_processes, output_dir)
+
+    history = []
+    for round_index in range(g.rounds):
+        set_seed(cfg.train.seed + round_index, device_specific=True)
+        items = round_items(data.items, round_index, g.items_per_round, cfg.train.seed)
+        round_started = time.perf_counter()
+        games, metrics = play_round(round_index, items, data, engine, learners, cfg,
+                                    accelerator.process_index, accelerator.num_processes)
+        if accelerator.is_main_process:
+            record_started = time.perf_counter()
+            save_round(output_dir, round_index, model, learners, games, metrics | {
+                "time/record": 0.0, "time/round": record_started - round_started})
+        accelerator.wait_for_everyone()
+        metrics["time/round"] = time.perf_counter() - round_started
+        history.append(metrics)
+        log.info("round %d/%d: questioner reward %.3f (format ok %d/%d), answerer reward %.3f, p mean %.2f, "
+                 "kept %d (%.0f%%), blind agreement %.2f, %.1fs", round_index + 1, g.rounds,
+                 metrics.get("questioner/reward_mean", 0.0), metrics["candidates"]
+                 - metrics["questioner/format_failures"], metrics["candidates"],
+                 metrics["answerer/reward_mean"], metrics.get("questioner/p_mean", 0.0), metrics["kept"],
+                 100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
+                 metrics["time/round"])
+    log.info("done: %d rounds in %.1fs; metrics in %s", g.rounds, time.perf_counter() - started,
+             output_dir / "metrics.jsonl")
+    return history
+
+
+def _shared_learner_args(cfg: RunConfig, world_size: int) -> dict:
+    t = cfg.train
+    return dict(learning_rate=t.learning_rate, weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
+                beta=t.beta, loss_type=t.loss_type, gradient_checkpointing=t.gradient_checkpointing,
+                world_size=world_size, seed=t.seed)

@@ -1,0 +1,235 @@
+"""Reward functions on hand-made answers: each test names one behaviour and breaks with it."""
+
+import math
+
+import pytest
+
+from roles.formats import QuestionCandidate
+from rewards.answerer import answerer_rewards
+from rewards.consistency import agreement, majority_vote
+from rewards.filters import keep_for_answerer
+from rewards.normalize import answers_match, normalize_answer
+from rewards.questioner import (
+    DIFFICULTY_SHAPES,
+    difficulty,
+    question_similarity,
+    questioner_reward_terms,
+    questioner_rewards,
+    repetition_penalty,
+    vision_dependence_penalty,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Yes", "yes"), ("yeah!", "yes"), ("y", "yes"), ("True.", "yes"), ("correct", "yes"),
+        ("NO", "no"), ("n", "no"), ("false", "no"), ("Incorrect", "no"), ("none", "no"),
+        ("three", "3"), ("Twenty", "20"), ("3.0", "3"), ("3.50", "3.5"), ("007", "7"), ("0", "0"),
+        ("two dogs", "2 dogs"),
+        ("(B)", "b"), ("b)", "b"), ("b.", "b"), ("option b", "b"), ("B", "b"), ("A", "a"),
+        ("The Red Car!", "red car"), ("an apple", "apple"), ("  left   lung. ", "left lung"),
+        ("B cells", "b cells"),  # a letter inside a longer answer is not an option
+        ("no smoking sign", "no smoking sign"),  # yes/no synonyms only as the whole answer
+        (None, None), ("", None), ("   ", None), ("?!", None), ("the", None),
+    ],
+)
+def test_normalize_answer(text, expected):
+    assert normalize_answer(text) == expected
+
+
+def test_answers_match():
+    assert answers_match("Two.", "2")
+    assert answers_match("(C)", "option c")
+    assert answers_match("YES", "true")
+    assert not answers_match("yes", "no")
+    assert not answers_match(None, None)
+    assert not answers_match("", "")
+
+
+def test_majority_vote_counts_normalised_answers_and_none_in_denominator():
+    assert majority_vote(["two", "2", "2.0", "three", None]) == ("2", 0.6)
+
+
+def test_majority_vote_ties_go_to_first_seen():
+    assert majority_vote(["cat", "dog", "Dog", "cat"]) == ("cat", 0.5)
+    assert majority_vote(["dog", "cat", "cat", "dog"]) == ("dog", 0.5)
+
+
+def test_majority_vote_none_never_wins():
+    assert majority_vote([None, None, None, "cat"]) == ("cat", 0.25)
+    assert majority_vote([None, None]) == (None, 0.0)
+    assert majority_vote([]) == (None, 0.0)
+
+
+def test_agreement():
+    assert agreement(["yes", "Yeah", "no", None], "YES") == 0.5
+    assert agreement(["yes", "yes"], None) == 0.0
+    assert agreement([], "yes") == 0.0
+    assert agreement([None, None], "yes") == 0.0
+
+
+@pytest.mark.parametrize(
+    ("shape", "at_0", "at_half", "at_1"),
+    [("min_p", 0.0, 1.0, 0.0), ("gaussian", math.exp(-2), 1.0, math.exp(-2)), ("band", 0.0, 1.0, 0.0)],
+)
+def test_difficulty_shapes_at_0_half_1(shape, at_0, at_half, at_1):
+    assert difficulty(0.0, shape) == pytest.approx(at_0)
+    assert difficulty(0.5, shape) == pytest.approx(at_half)
+    assert difficulty(1.0, shape) == pytest.approx(at_1)
+
+
+def test_difficulty_values_between():
+    assert difficulty(0.3) == pytest.approx(0.6)
+    assert difficulty(0.75, "gaussian", center=0.5, width=0.25) == pytest.approx(math.exp(-0.5))
+    assert difficulty(0.9, "gaussian", center=0.9) == 1.0
+
+
+def test_difficulty_band_edges_are_inclusive():
+    assert difficulty(0.3, "band") == 1.0
+    assert difficulty(0.8, "band") == 1.0
+    assert difficulty(0.29, "band") == 0.0
+    assert difficulty(0.81, "band") == 0.0
+    assert difficulty(0.1, "band", band=(0.1, 0.2)) == 1.0
+
+
+def test_difficulty_unknown_shape_names_it_and_the_allowed():
+    assert DIFFICULTY_SHAPES == ("min_p", "gaussian", "band")
+    with pytest.raises(ValueError, match=r"'square'.*min_p, gaussian, band"):
+        difficulty(0.5, "square")
+
+
+def test_vision_dependence_penalty():
+    assert vision_dependence_penalty(0.6, 0.6) == 1.0  # blind as good as sighted
+    assert vision_dependence_penalty(0.6, 0.9) == 1.0  # blind better: capped
+    assert vision_dependence_penalty(0.6, 0.0) == 0.0  # blind gets nothing
+    assert vision_dependence_penalty(0.6, 0.3) == 0.5  # halfway
+    assert vision_dependence_penalty(0.0, 0.2) == 1.0
+    assert vision_dependence_penalty(0.0, 0.0) == 0.0
+
+
+def test_question_similarity():
+    assert question_similarity("How many dogs?", "how many dogs") == 1.0
+    # one shared unigram ("is") of 3 + 4, no shared bigram
+    assert question_similarity("Is it red?", "What time is shown?") == pytest.approx((2 / 7 + 0) / 2)
+    assert question_similarity("cat", "dog") == 0.0
+    assert question_similarity("", "") == 0.0
+    a, b = "How many dogs are in the image?", "Is there a dog near the car?"
+    assert question_similarity(a, b) == question_similarity(b, a)
+    # unigrams: 2*3/(4+3) (how, many, dogs); bigrams: 2*2/(3+2) (how many, many dogs)
+    assert question_similarity("How many dogs now", "how many dogs") == pytest.approx((6 / 7 + 4 / 5) / 2)
+
+
+NEAR_DUPLICATES = ["How many dogs are in the image?", "How many dogs are in the picture?"]
+DISTINCT = ["What colour is the car?", "Is it raining outside?"]
+
+
+def test_repetition_penalty_two_near_duplicates_among_four():
+    assert repetition_penalty(NEAR_DUPLICATES + DISTINCT) == [0.5, 0.5, 0.25, 0.25]
+
+
+def test_repetition_penalty_distinct_questions():
+    assert repetition_penalty(DISTINCT + ["Where is the cat?", "Who holds the umbrella?"]) == [0.25] * 4
+
+
+def test_repetition_penalty_single_linkage_chains_and_none():
+    chain = ["a b c d e f", "c d e f g h", "e f g h i j"]  # 1~2 and 2~3 close, 1 and 3 not
+    assert question_similarity(chain[0], chain[1]) > 0.5 and question_similarity(chain[1], chain[2]) > 0.5
+    assert question_similarity(chain[0], chain[2]) < 0.5
+    assert repetition_penalty(chain + [None]) == [1.0, 1.0, 1.0, 0.0]
+    assert repetition_penalty([None, None]) == [0.0, 0.0]
+    assert repetition_penalty(NEAR_DUPLICATES, threshold=0.0) == [0.5, 0.5]  # nothing is that close
+
+
+def _candidate(question: str, reference: str) -> QuestionCandidate:
+    return QuestionCandidate(question, reference, "short_phrase")
+
+
+def test_questioner_reward_terms_reference_target():
+    candidates = [_candidate(DISTINCT[0], "red"), _candidate(DISTINCT[1], "yes")]
+    answers = [["red", "Red.", "blue", "green"], ["yes", "yes", "yes", "no"]]
+    blind = [["blue"] * 4, ["yes", "yes", "no", "no"]]
+    first, second = questioner_reward_terms(candidates, answers, blind)
+    assert first == {
+        "format": 1.0, "p": 0.5, "agreement": 0.5, "blind_agreement": 0.0, "difficulty": 1.0,
+        "blind_penalty": 0.0, "repetition": 0.5, "reward": 0.5,
+    }
+    assert second["agreement"] == 0.75 and second["blind_agreement"] == 0.5
+    assert second["blind_penalty"] == pytest.approx(2 / 3)
+    assert second["reward"] == pytest.approx(0.5 - 2 / 3 - 0.5)
+
+
+def test_questioner_reward_terms_silver_target_uses_majority():
+    candidates = [_candidate(DISTINCT[0], "purple")]  # reference nobody gives
+    answers, blind = [["red", "red", "red", "blue"]], [["red", "blue", "blue", "blue"]]
+    by_reference = questioner_reward_terms(candidates, answers, blind)[0]
+    by_silver = questioner_reward_terms(candidates, answers, blind, target="silver")[0]
+    assert by_reference["agreement"] == 0.0 and by_reference["difficulty"] == 0.0
+    assert by_silver["agreement"] == by_silver["p"] == 0.75
+    assert by_silver["blind_agreement"] == 0.25
+    assert by_silver["difficulty"] == pytest.approx(0.5)
+
+
+def test_questioner_reward_terms_weights_and_shape():
+    candidates = [_candidate(q, "red") for q in NEAR_DUPLICATES]
+    answers, blind = [["red", "blue"]] * 2, [["red", "red"]] * 2
+    terms = questioner_reward_terms(candidates, answers, blind, blind_weight=0.5, repetition_weight=0.0)
+    assert [t["reward"] for t in terms] == [0.5, 0.5]  # 1.0 - 0.5 * 1.0 - 0.0 * 1.0
+    banded = questioner_reward_terms(candidates, answers, [[]] * 2, shape="band", band=(0.6, 0.9))
+    assert [t["difficulty"] for t in banded] == [0.0, 0.0]
+    assert [t["blind_penalty"] for t in banded] == [0.0, 0.0]  # no blind answers: penalty off
+
+
+def test_format_failure_gets_exactly_format_penalty():
+    terms = questioner_reward_terms([None, _candidate("Is it red?", "yes")], [[], ["yes"]], [[], []],
+                                    format_penalty=-0.7)
+    assert terms[0]["reward"] == -0.7
+    assert all(value == 0.0 for key, value in terms[0].items() if key != "reward")
+    assert terms[1]["repetition"] == 1.0  # the unparsed one is not in the batch count
+
+
+def test_questioner_reward_terms_rejects_unknown_target_and_mismatched_lengths():
+    with pytest.raises(ValueError, match=r"'gold'.*reference, silver"):
+        questioner_reward_terms([None], [[]], [[]], target="gold")
+    with pytest.raises(ValueError, match=r"'square'"):
+        questioner_reward_terms([None], [[]], [[]], shape="square")
+    with pytest.raises(ValueError):
+        questioner_reward_terms([None, None], [[]], [[], []])
+
+
+def test_questioner_rewards_parses_and_forwards_kwargs():
+    completions = [
+        "Question: How many dogs?\nAnswer: 2",
+        "Question: Is the sky blue?\nAnswer: yes",  # type not allowed
+        "How many dogs? 2",  # bad format
+    ]
+    answers = [["2", "two", "3", "4"], ["yes"] * 4, ["2"] * 4]
+    blind = [["3"] * 4, ["yes"] * 4, ["2"] * 4]
+    assert questioner_rewards(completions, answers, blind, ["number"]) == [0.0, -1.0, -1.0]
+    assert questioner_rewards(completions, answers, blind, ["number"], repetition_weight=0.0,
+                              format_penalty=-2.0) == [1.0, -2.0, -2.0]
+    with pytest.raises(TypeError):
+        questioner_rewards(completions, answers, blind, ["number"], prompts=["x"] * 3)
+
+
+def test_answerer_rewards():
+    completions = ["Two.", "Answer: two", "three", "It is two, or maybe three or four dogs", "yes"]
+    target = ["2", "2", "2", "2", None]
+    assert answerer_rewards(completions, target) == pytest.approx([1.0, 1.0, 0.1, 0.0, 0.1])
+    assert answerer_rewards(["2", "3"], ["2", "2"], agreement_weight=1.0, format_weight=0.0) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("p", "kept"),
+    [(0.29, False), (0.3, True), (0.5, True), (0.8, True), (0.81, False), (0.0, False), (1.0, False)],
+)
+def test_keep_for_answerer_band_edges(p, kept):
+    assert keep_for_answerer(p, "2", "two") is kept
+
+
+def test_keep_for_answerer_on_disagreement():
+    assert not keep_for_answerer(0.5, "2", "3")
+    assert keep_for_answerer(0.5, "2", "3", require_agreement=False)
+    assert keep_for_answerer(0.5, None, "3")  # no reference to disagree with
+    assert keep_for_answerer(0.6, "2", "3", band=(0.1, 0.9), require_agreement=False)
+    assert not keep_for_answerer(0.95, "2", "2", band=(0.1, 0.9))
