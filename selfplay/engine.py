@@ -9,6 +9,7 @@ are the ones the learner scores.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -131,22 +132,9 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-class _adapter:
-    """Run with one role's adapter active, or with adapters disabled for role None."""
-
-    def __init__(self, model, role: str | None):
-        self.model, self.role = model, role
-        self._disabled = None
-
-    def __enter__(self):
-        if self.role is None:
-            self._disabled = self.model.disable_adapter()
-            self._disabled.__enter__()
-        else:
-            self.model.set_adapter(self.role)
-        return self
-
-    def __exit__(self, *exc):
-        if self._disabled is not None:
-            self._disabled.__exit__(*exc)
-        return False
+def _adapter(model, role: str | None):
+    """Run with one role's adapter active; with role None, with adapters disabled (the base model)."""
+    if role is not None:
+        model.set_adapter(role)
+        return nullcontext()
+    return model.disable_adapter() if hasattr(model, "disable_adapter") else nullcontext()

@@ -104,6 +104,7 @@ class RoleLearner:
         if self.steps == 0 or not groups:
             return {}
         from datasets import Dataset
+        from transformers import PrinterCallback
         from trl import GRPOConfig
 
         groups_per_device = math.ceil(len(groups) / (self.steps * self.world_size))
@@ -129,6 +130,7 @@ class RoleLearner:
             seed=self.seed + round_index,
             bf16=next(self.model.parameters()).dtype == torch.bfloat16,
             remove_unused_columns=False,
+            dataloader_pin_memory=False,
         )
         self.model.set_adapter(self.role)
         trainer = _replay_trainer_class()(
@@ -140,6 +142,7 @@ class RoleLearner:
             rollout_func=replay_rollout(groups, self.group_size),
             optimizers=(self.optimizer, self.scheduler),
         )
+        trainer.remove_callback(PrinterCallback)  # the round logs its own progress
         # With adapters disabled the PeftModel is the base model: TRL then takes it as the KL reference.
         trainer.beta = self.beta
         trainer.train()

@@ -71,12 +71,12 @@ def attach_role_adapters(model: torch.nn.Module, cfg: ModelConfig):
     from peft import get_peft_model
 
     config = lora_config(cfg)
-    peft_model = get_peft_model(model, config, adapter_name=ROLES[0])
+    try:
+        peft_model = get_peft_model(model, config, adapter_name=ROLES[0])
+    except ValueError as error:
+        raise ValueError(f"model.lora_target_modules: {cfg.lora_target_modules!r}: {error}") from error
     for role in ROLES[1:]:
         peft_model.add_adapter(role, config)
-    targeted = [n for n, _ in peft_model.named_modules() if n.endswith(f"lora_A.{ROLES[0]}")]
-    if not targeted:
-        raise ValueError(f"model.lora_target_modules: {cfg.lora_target_modules!r} matched no module")
     return peft_model
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import warnings
 import time
 from pathlib import Path
 
@@ -18,6 +19,8 @@ log = logging.getLogger("selfplay")
 
 
 def setup_logging(is_main: bool) -> None:
+    """Our progress lines on the main process; library deprecation chatter off."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
     logging.basicConfig(level=logging.INFO if is_main else logging.WARNING,
                         format="%(asctime)s %(name)s | %(message)s", datefmt="%H:%M:%S", force=True)
     for noisy in ("transformers", "trl", "peft", "accelerate", "datasets", "httpx"):

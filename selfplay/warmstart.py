@@ -1,0 +1,76 @@
+"""Warm start: teach a base model the two roles' formats on the shapes world's `source` domain.
+
+Self-play cannot start from a model that never produces a parseable question. With real
+checkpoints an instruction-tuned VLM already follows the format; a random tiny model does not, so
+this recipe fine-tunes it (TRL's SFTTrainer, full weights) on source-domain captions and
+ground-truth QA written in exactly the roles' formats. The result is an ordinary checkpoint folder.
+Target domains (scan, aerial) are never seen here: they are what self-play adapts to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import tempfile
+from pathlib import Path
+
+from roles.answerer import answerer_messages, format_answer
+from roles.formats import ANSWER_TYPES
+from roles.questioner import format_candidate, questioner_messages
+
+log = logging.getLogger("selfplay.warmstart")
+
+
+def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> list[dict]:
+    """Prompt-completion rows for both roles from a world folder (manifest.jsonl + qa.jsonl)."""
+    from PIL import Image
+
+    data_dir = Path(data_dir)
+    manifest = {row["id"]: row for row in map(json.loads, (data_dir / "manifest.jsonl").read_text().splitlines())}
+    qa_by_id: dict[str, list[dict]] = {}
+    for row in map(json.loads, (data_dir / "qa.jsonl").read_text().splitlines()):
+        qa_by_id.setdefault(row["id"], []).append(row)
+    rng = random.Random(seed)
+    rows = []
+    for item_id, item in manifest.items():
+        image = Image.open(data_dir / item["image"]).convert("RGB")
+        for qa in qa_by_id.get(item_id, [])[:per_image]:
+            rows.append({"prompt": questioner_messages(item.get("text"), ANSWER_TYPES),
+                         "completion": [{"role": "assistant", "content": format_candidate(qa["question"], qa["answer"])}],
+                         "image": image})
+            rows.append({"prompt": answerer_messages(qa["question"]),
+                         "completion": [{"role": "assistant", "content": format_answer(qa["answer"])}],
+                         "image": image})
+    rng.shuffle(rows)
+    return rows
+
+
+def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, steps: int = 300,
+               batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0) -> Path:
+    """Fine-tune `base_path` on the world at `data_dir` and save the result to `out_dir`."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from trl import SFTConfig, SFTTrainer
+
+    torch.manual_seed(seed)
+    model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32)
+    processor = AutoProcessor.from_pretrained(base_path)
+    rows = warmstart_rows(data_dir, seed)
+    log.info("warm start: %d SFT rows from %s, %d steps of %d", len(rows), data_dir, steps, batch_size)
+    with tempfile.TemporaryDirectory(prefix="selfplay-warmstart-") as scratch:
+        args = SFTConfig(output_dir=scratch, max_steps=steps, per_device_train_batch_size=batch_size,
+                         learning_rate=learning_rate, lr_scheduler_type="cosine", warmup_steps=max(1, steps // 20),
+                         logging_steps=max(1, steps // 10), save_strategy="no", report_to="none",
+                         seed=seed, max_length=None, dataloader_pin_memory=False, gradient_checkpointing=False,
+                         disable_tqdm=True)
+        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                             processing_class=processor)
+        trainer.train()
+        losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+        log.info("warm start: loss %.3f -> %.3f", losses[0], losses[-1])
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
