@@ -67,6 +67,10 @@ class HFEngine:
         self.top_p = top_p
         self.max_sequences = max_sequences
         self.stats = GenerationStats()
+        self.eos_ids = set(_as_list(model.generation_config.eos_token_id))
+        # Markup tokens (image pads, turn markers) in a completion would break the learner's forward
+        # pass (image tokens without image features): only end-of-sequence tokens may be special.
+        self.suppressed = sorted(set(processor.tokenizer.all_special_ids) - self.eos_ids)
 
     def generate(self, role: str | None, prompts: list[Prompt], n: int, max_new_tokens: int) -> list[list[Sample]]:
         results: list[list[Sample] | None] = [None] * len(prompts)
@@ -94,7 +98,7 @@ class HFEngine:
             with _adapter(self.model, role):
                 out = self.model.generate(
                     **inputs, do_sample=True, temperature=self.temperature, top_p=self.top_p,
-                    num_return_sequences=n, max_new_tokens=max_new_tokens,
+                    num_return_sequences=n, max_new_tokens=max_new_tokens, suppress_tokens=self.suppressed,
                     output_scores=True, return_dict_in_generate=True,
                     pad_token_id=self.processor.tokenizer.pad_token_id,
                 )
@@ -103,7 +107,6 @@ class HFEngine:
         logprobs = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
         prompt_len = inputs["input_ids"].shape[1]
         completions = out.sequences[:, prompt_len:]
-        eos = set(_as_list(self.model.generation_config.eos_token_id))
         samples: list[list[Sample]] = []
         for i in range(len(prompts)):
             mask = inputs["attention_mask"][i].bool()
@@ -112,7 +115,7 @@ class HFEngine:
             for j in range(n):
                 row = i * n + j
                 ids = completions[row].tolist()
-                end = next((k + 1 for k, t in enumerate(ids) if t in eos), len(ids))
+                end = next((k + 1 for k, t in enumerate(ids) if t in self.eos_ids), len(ids))
                 ids = ids[:end]
                 text = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
                 group.append(Sample(text, prompt_ids, ids, logprobs[row, :end].float().tolist()))
