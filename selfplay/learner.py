@@ -131,6 +131,7 @@ class RoleLearner:
             bf16=next(self.model.parameters()).dtype == torch.bfloat16,
             remove_unused_columns=False,
             dataloader_pin_memory=False,
+            use_cpu=self.model.device.type == "cpu",
         )
         self.model.set_adapter(self.role)
         trainer = _replay_trainer_class()(

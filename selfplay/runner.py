@@ -7,6 +7,7 @@ directly. It runs the same under `python`, `accelerate launch` and `torchrun` (o
 from __future__ import annotations
 
 import logging
+import os
 import random
 import warnings
 import time
@@ -56,6 +57,7 @@ def round_items(items: list, round_index: int, per_round: int, seed: int) -> lis
 
 def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
     """Run every round of `cfg`; returns the per-round metrics."""
+    import torch
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
@@ -65,7 +67,9 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
     from .learner import RoleLearner
     from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype, resolve_model_path
 
-    accelerator = Accelerator()
+    # accelerate only forms a gloo group over CPU processes (torchrun) when asked for the CPU.
+    multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+    accelerator = Accelerator(cpu=multi_cpu)
     setup_logging(accelerator.is_main_process)
     if resume is not None:
         raise NotImplementedError("--resume: checkpointed resume is not implemented yet")
