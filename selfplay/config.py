@@ -36,8 +36,9 @@ def _f(default: Any, help: str, choices: tuple | None = None) -> Any:
 
 @dataclass
 class ModelConfig:
-    path: str = _f("builtin:tiny-qwen2_vl", "Checkpoint folder loaded with AutoModelForImageTextToText, or "
-                   "builtin:tiny-<family> (qwen2_vl, qwen2_5_vl, llava) for a random tiny model built offline.")
+    path: str = _f("builtin:shapes-qwen2_vl", "Checkpoint folder loaded with AutoModelForImageTextToText, or a "
+                   "model built offline: builtin:tiny-<family> (random weights; family qwen2_vl, qwen2_5_vl or "
+                   "llava) or builtin:shapes-<family> (that model warm-started on the shapes world).")
     dtype: str = _f("auto", "Weights dtype: auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16 or float16.",
                     ("auto", "float32", "bfloat16", "float16"))
     trust_remote_code: bool = _f(False, "Allow code shipped inside the checkpoint folder to run.")

@@ -26,21 +26,34 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
 
 
 def resolve_model_path(cfg: ModelConfig, cache_dir: str | Path) -> Path:
-    """A checkpoint folder; `builtin:tiny-<family>` is built once into the cache (offline, seconds)."""
+    """A checkpoint folder. Built-in names are built once into the cache, offline:
+    `builtin:tiny-<family>` has random weights; `builtin:shapes-<family>` is that model warm-started
+    on the shapes world's source domain (a few CPU minutes the first time)."""
     if not cfg.path.startswith(BUILTIN_PREFIX):
         return Path(cfg.path).expanduser()
     from .tiny_model import FAMILIES, build_tiny_vlm
 
     name = cfg.path[len(BUILTIN_PREFIX):]
-    family = name.removeprefix("tiny-")
-    if not name.startswith("tiny-") or family not in FAMILIES:
-        raise ValueError(f"model.path: unknown built-in model {cfg.path!r}; "
-                         f"use one of {', '.join(BUILTIN_PREFIX + 'tiny-' + f for f in FAMILIES)}")
-    folder = Path(cache_dir).expanduser() / "models" / name
-    if not (folder / "config.json").is_file():
-        log.info("building the tiny offline model %s into %s", family, folder)
-        build_tiny_vlm(folder, family)
-    return folder
+    kind, _, family = name.partition("-")
+    if kind not in ("tiny", "shapes") or family not in FAMILIES:
+        choices = [f"{BUILTIN_PREFIX}{k}-{f}" for k in ("tiny", "shapes") for f in FAMILIES]
+        raise ValueError(f"model.path: unknown built-in model {cfg.path!r}; use one of {', '.join(choices)}")
+    models = Path(cache_dir).expanduser() / "models"
+    tiny = models / f"tiny-{family}"
+    if not (tiny / "config.json").is_file():
+        log.info("building the tiny offline model %s into %s", family, tiny)
+        build_tiny_vlm(tiny, family)
+    if kind == "tiny":
+        return tiny
+    warm = models / name
+    if not (warm / "config.json").is_file():
+        from .warmstart import warm_start
+        from .world import generate
+
+        log.info("warm-starting %s on the shapes world's source domain (first use only, a few minutes)", tiny)
+        world = generate(Path(cache_dir).expanduser() / "data" / "warmstart-source", "source", n=300, seed=1)
+        warm_start(tiny, world, warm)
+    return warm
 
 
 def load_model_and_processor(path: str | Path, dtype: torch.dtype, trust_remote_code: bool = False):

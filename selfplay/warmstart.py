@@ -46,12 +46,23 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> l
     return rows
 
 
+def _progress_callback():
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                log.info("warm start: step %d/%d, loss %.3f", state.global_step, state.max_steps, logs["loss"])
+
+    return Progress()
+
+
 def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, steps: int = 300,
                batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0) -> Path:
     """Fine-tune `base_path` on the world at `data_dir` and save the result to `out_dir`."""
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoModelForImageTextToText, AutoProcessor, PrinterCallback
     from trl import SFTConfig, SFTTrainer
 
     torch.manual_seed(seed)
@@ -64,9 +75,10 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
                          learning_rate=learning_rate, lr_scheduler_type="cosine", warmup_steps=max(1, steps // 20),
                          logging_steps=max(1, steps // 10), save_strategy="no", report_to="none",
                          seed=seed, max_length=None, dataloader_pin_memory=False, gradient_checkpointing=False,
-                         disable_tqdm=True)
+                         disable_tqdm=True, bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available())
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                             processing_class=processor)
+                             processing_class=processor, callbacks=[_progress_callback()])
+        trainer.remove_callback(PrinterCallback)
         trainer.train()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         log.info("warm start: loss %.3f -> %.3f", losses[0], losses[-1])
