@@ -76,5 +76,13 @@ def test_shipped_configs_parse():
 
     for path in sorted(Path(__file__).parent.parent.joinpath("configs").glob("*.yaml")):
         raw = yaml.safe_load(path.read_text())
-        raw.get("model", {}).pop("path", None)  # presets name real checkpoints that are not here
+        raw.get("model", {}).pop("path", None)  # presets name real checkpoints and data that are not here
+        raw.get("data", {}).pop("source", None)
         from_dict(raw, str(path))
+
+
+def test_cpu_config_spells_out_the_defaults():
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "configs" / "cpu.yaml"
+    assert parse_args([str(path)])[0] == RunConfig()
