@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -81,14 +82,14 @@ class _ModelTime:
 
         self.seconds = {"generate": 0.0, "forward": 0.0, "backward": 0.0}
         self._inside = False
-        base = model.get_base_model()
         self._wrap(model, "generate", "generate")
-        self._wrap(base, "forward", "forward")
+        self._wrap(model, "forward", "forward")
         self._wrap(accelerate.Accelerator, "backward", "backward")
 
     def _wrap(self, owner, attribute, bucket):
         original = getattr(owner, attribute)
 
+        @functools.wraps(original)
         def timed(*args, **kwargs):
             if self._inside:
                 return original(*args, **kwargs)
@@ -132,6 +133,8 @@ _MEMORY_CHILD = r"""
 import resource, sys, torch
 sys.path.insert(0, sys.argv[1])
 from benchmarks.core_bench import _pair, _questions, _one_step
+import datasets, peft, trl, transformers  # imports are not what is measured
+from trl import GRPOTrainer
 mode, path = sys.argv[2], sys.argv[3]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if mode == "shared":
@@ -143,7 +146,7 @@ else:
         model, processor = _pair(path)
         _one_step(model, processor, role)
         globals().setdefault("keep", []).append(model)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
 """
 
 
@@ -163,7 +166,8 @@ def bench_memory(path: Path) -> dict:
     for mode in ("shared", "copies"):
         out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, root, mode, str(path)], check=True,
                              capture_output=True, text=True)
-        peak[f"{mode}_peak_mib"] = int(out.stdout.strip().splitlines()[-1]) / 1024
+        line = next(line for line in out.stdout.splitlines() if line.startswith("PEAK_KB"))
+        peak[f"{mode}_peak_mib"] = int(line.split()[1]) / 1024
     peak["ratio"] = peak["shared_peak_mib"] / peak["copies_peak_mib"]
     return peak
 
@@ -172,8 +176,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=4)
-    parser.add_argument("--memory-hidden", type=int, default=768, help="model size for the memory figure")
-    parser.add_argument("--memory-layers", type=int, default=8)
+    parser.add_argument("--memory-hidden", type=int, default=1024, help="model size for the memory figure")
+    parser.add_argument("--memory-layers", type=int, default=12)
     parser.add_argument("--questions", type=int, default=32)
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)

@@ -6,6 +6,7 @@ directly. It runs the same under `python`, `accelerate launch` and `torchrun` (o
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import random
@@ -115,6 +116,10 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
              "%d process(es); output in %s", g.rounds, g.items_per_round, g.questions_per_item,
              g.answers_per_question, g.blind_answers, accelerator.num_processes, output_dir)
 
+    # Trainer.train() runs a full gc.collect() every phase; long-lived objects (model, data, libraries)
+    # are moved out of its reach so that it scans only what a round creates.
+    gc.collect()
+    gc.freeze()
     history = []
     for round_index in range(g.rounds):
         set_seed(cfg.train.seed + round_index, device_specific=True)
