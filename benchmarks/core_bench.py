@@ -120,7 +120,7 @@ def bench_overhead(path: Path, data: Path, out: Path, rounds: int) -> dict:
 
     modeling.attach_role_adapters = attach_and_time
     cfg = from_dict({"output_dir": str(out), "model": {"path": str(path)}, "data": {"source": str(data)},
-                     "game": {"rounds": rounds, "items_per_round": 16}})
+                     "game": {"rounds": rounds, "items_per_round": 16}, "eval": {"data": ""}})
     history = main(cfg)
     modeling.attach_role_adapters = attach
     round_time = sum(m["time/round"] for m in history)
@@ -191,7 +191,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="selfplay-bench-"))
     model = _tiny(work / "model", args.hidden, args.layers)
     big = _tiny(work / "model-memory", args.memory_hidden, args.memory_layers)
-    data = resolve_data_source("builtin:shapes", work / "cache")
+    data = resolve_data_source("builtin:shapes-source", work / "cache")
     results = {
         "batching": bench_batching(model, args.questions, args.k),
         "overhead": bench_overhead(model, data, work / "run", args.rounds),

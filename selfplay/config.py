@@ -54,7 +54,8 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    source: str = _f("builtin:shapes", "JSONL manifest, imagefolder with metadata.jsonl, or builtin:shapes.")
+    source: str = _f("builtin:shapes-scan", "JSONL manifest, imagefolder with metadata.jsonl, or a shapes-world "
+                     "domain built offline: builtin:shapes-<source|scan|aerial>.")
     require_text: bool = _f(False, "Treat items without paired text as bad.")
     max_bad_share: float = _f(0.1, "Stop when more than this share of items is unreadable.")
     max_image_pixels: int = _f(89_478_485, "Images above this many pixels are skipped as decompression bombs.")
@@ -110,6 +111,14 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    data: str = _f("builtin:shapes-scan-eval", "Ground-truth QA evaluated on after rounds (a qa.jsonl file or its "
+                   "folder, or builtin:shapes-<domain>-eval); empty turns evaluation off. Never used for training.")
+    every: int = _f(1, "Evaluate after every N rounds (and once before the first).")
+    max_questions: int = _f(200, "Evaluate on at most this many questions (the first ones of the file).")
+
+
+@dataclass
 class RunConfig:
     output_dir: str = _f("runs/default", "Where rounds, metrics.jsonl, games.jsonl and the resolved config go.")
     cache_dir: str = _f("~/.cache/selfplay", "Where built-in models and data sets are built once and reused.")
@@ -118,6 +127,7 @@ class RunConfig:
     game: GameConfig = field(default_factory=GameConfig)
     rewards: RewardConfig = field(default_factory=RewardConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -156,10 +166,13 @@ def validate(cfg: RunConfig) -> None:
         need(Path(m.path).expanduser().is_dir(), "model.path", f"no checkpoint folder at {m.path}")
     if not cfg.data.source.startswith(BUILTIN_PREFIX):
         need(Path(cfg.data.source).expanduser().exists(), "data.source", f"nothing at {cfg.data.source}")
+    if cfg.eval.data and not cfg.eval.data.startswith(BUILTIN_PREFIX):
+        need(Path(cfg.eval.data).expanduser().exists(), "eval.data", f"nothing at {cfg.eval.data}")
+    need(cfg.eval.every >= 1, "eval.every", "must be at least 1")
 
 
 _SECTION_TYPES = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
-                  "train": TrainConfig}
+                  "train": TrainConfig, "eval": EvalConfig}
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:

@@ -96,8 +96,10 @@ class HFEngine:
         self.model.eval()
         try:
             with _adapter(self.model, role):
+                sampling = dict(do_sample=True, temperature=self.temperature, top_p=self.top_p) \
+                    if self.temperature > 0 else dict(do_sample=False)  # temperature 0: greedy
                 out = self.model.generate(
-                    **inputs, do_sample=True, temperature=self.temperature, top_p=self.top_p,
+                    **inputs, **sampling,
                     num_return_sequences=n, max_new_tokens=max_new_tokens, suppress_tokens=self.suppressed,
                     output_scores=True, return_dict_in_generate=True,
                     pad_token_id=self.processor.tokenizer.pad_token_id,

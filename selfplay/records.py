@@ -8,6 +8,7 @@ that `torch.load(weights_only=True)` reads back, so nothing is unpickled.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import torch
@@ -35,7 +36,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def save_round(output_dir: str | Path, round_index: int, model, learners: dict, games: list[dict],
                metrics: dict) -> Path:
-    """Append the round's metrics and games and write its adapters and optimizer states."""
+    """Write the round's adapters and optimizer states, then append its games and metrics."""
+    started = time.perf_counter()
     output_dir = Path(output_dir)
     folder = round_dir(output_dir, round_index)
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,5 +45,6 @@ def save_round(output_dir: str | Path, round_index: int, model, learners: dict, 
     for role, learner in learners.items():
         torch.save(learner.state_dict(), folder / f"optimizer_{role}.pt")
     append_jsonl(output_dir / GAMES_FILE, games)
+    metrics["time/record"] = time.perf_counter() - started
     append_jsonl(output_dir / METRICS_FILE, [metrics])
     return folder

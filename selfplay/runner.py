@@ -29,20 +29,41 @@ def setup_logging(is_main: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+WORLD_SPLITS = {"train": (0, 128), "eval": (99, 100)}  # seed and size of each built-in split
+
+
+def resolve_world(value: str, cache_dir: str | Path, key: str) -> Path:
+    """The folder of a built-in shapes-world split, `builtin:shapes-<domain>[-eval]`, generated once."""
+    from .world import DOMAINS, generate
+
+    name = value[len(BUILTIN_PREFIX):]
+    domain = name.removeprefix("shapes-").removesuffix("-eval") if name != "shapes" else "source"
+    split = "eval" if name.endswith("-eval") else "train"
+    if not name.startswith("shapes") or domain not in DOMAINS:
+        choices = ", ".join(f"{BUILTIN_PREFIX}shapes-{d}[-eval]" for d in DOMAINS)
+        raise ValueError(f"{key}: unknown built-in data set {value!r}; use one of {choices}")
+    folder = Path(cache_dir).expanduser() / "data" / f"shapes-{domain}-{split}"
+    if not (folder / "manifest.jsonl").is_file():
+        seed, n = WORLD_SPLITS[split]
+        log.info("generating the shapes world's %s %s split (%d images) into %s", domain, split, n, folder)
+        generate(folder, domain=domain, n=n, seed=seed)
+    return folder
+
+
 def resolve_data_source(source: str, cache_dir: str | Path) -> Path:
-    """A manifest or imagefolder path; `builtin:shapes` is the shapes world, generated once (seconds)."""
+    """The manifest or imagefolder to play on."""
     if not source.startswith(BUILTIN_PREFIX):
         return Path(source).expanduser()
-    name = source[len(BUILTIN_PREFIX):]
-    if name != "shapes":
-        raise ValueError(f"data.source: unknown built-in data set {source!r}; use builtin:shapes")
-    from .world import generate
+    return resolve_world(source, cache_dir, "data.source") / "manifest.jsonl"
 
-    folder = Path(cache_dir).expanduser() / "data" / "shapes-source"
-    if not (folder / "manifest.jsonl").is_file():
-        log.info("generating the built-in shapes data set into %s", folder)
-        generate(folder, domain="source", n=64, seed=0)
-    return folder / "manifest.jsonl"
+
+def resolve_eval_data(value: str, cache_dir: str | Path) -> Path | None:
+    """The ground-truth QA file evaluated on, or None when evaluation is off."""
+    if not value:
+        return None
+    if not value.startswith(BUILTIN_PREFIX):
+        return Path(value).expanduser()
+    return resolve_world(value, cache_dir, "eval.data") / "qa.jsonl"
 
 
 def round_items(items: list, round_index: int, per_round: int, seed: int) -> list:
@@ -80,9 +101,8 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
     set_seed(cfg.train.seed)
 
     started = time.perf_counter()
-    model_path = resolve_model_path(cfg.model, cfg.cache_dir) if accelerator.is_main_process else None
-    accelerator.wait_for_everyone()
-    model_path = resolve_model_path(cfg.model, cfg.cache_dir)
+    with accelerator.main_process_first():
+        model_path = resolve_model_path(cfg.model, cfg.cache_dir)
     dtype = resolve_dtype(cfg.model.dtype, accelerator.device)
     model, processor = load_model_and_processor(model_path, dtype, cfg.model.trust_remote_code)
     model = attach_role_adapters(model, cfg.model).to(accelerator.device)
@@ -92,10 +112,9 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
              sum(p.numel() for p in model.parameters()) / 1e6, trainable / 1e6, "/".join(ROLES),
              accelerator.device, time.perf_counter() - started)
 
-    if accelerator.is_main_process:
-        resolve_data_source(cfg.data.source, cfg.cache_dir)
-    accelerator.wait_for_everyone()
-    source = resolve_data_source(cfg.data.source, cfg.cache_dir)
+    with accelerator.main_process_first():
+        source = resolve_data_source(cfg.data.source, cfg.cache_dir)
+        eval_file = resolve_eval_data(cfg.eval.data, cfg.cache_dir)
     data = ImageTextData.open(source, output_dir=output_dir if accelerator.is_main_process else None,
                               max_pixels=cfg.model.max_pixels, min_pixels=cfg.model.min_pixels or None,
                               require_text=cfg.data.require_text, max_bad_share=cfg.data.max_bad_share,
@@ -120,6 +139,10 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
     # are moved out of its reach so that it scans only what a round creates.
     gc.collect()
     gc.freeze()
+    evaluator = RoundEvaluator(cfg, eval_file, model, processor, output_dir) \
+        if eval_file and accelerator.is_main_process else None
+    if evaluator:
+        evaluator(-1)
     history = []
     for round_index in range(g.rounds):
         set_seed(cfg.train.seed + round_index, device_specific=True)
@@ -127,12 +150,12 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
         round_started = time.perf_counter()
         games, metrics = play_round(round_index, items, data, engine, learners, cfg,
                                     accelerator.process_index, accelerator.num_processes)
-        if accelerator.is_main_process:
-            record_started = time.perf_counter()
-            save_round(output_dir, round_index, model, learners, games, metrics | {
-                "time/record": 0.0, "time/round": record_started - round_started})
-        accelerator.wait_for_everyone()
         metrics["time/round"] = time.perf_counter() - round_started
+        if evaluator and ((round_index + 1) % cfg.eval.every == 0 or round_index + 1 == g.rounds):
+            metrics.update(evaluator(round_index))
+        if accelerator.is_main_process:
+            save_round(output_dir, round_index, model, learners, games, metrics)
+        accelerator.wait_for_everyone()
         history.append(metrics)
         log.info("round %d/%d: questioner reward %.3f (format ok %d/%d), answerer reward %.3f, p mean %.2f, "
                  "kept %d (%.0f%%), blind agreement %.2f, %.1fs", round_index + 1, g.rounds,
@@ -144,6 +167,36 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
     log.info("done: %d rounds in %.1fs; metrics in %s", g.rounds, time.perf_counter() - started,
              output_dir / "metrics.jsonl")
     return history
+
+
+class RoundEvaluator:
+    """Answerer accuracy on held-out ground truth after rounds (main process; never fed to training)."""
+
+    def __init__(self, cfg: RunConfig, eval_file: Path, model, processor, output_dir: Path):
+        from .evaluate import read_qa
+
+        self.rows = read_qa(eval_file)[:cfg.eval.max_questions]
+        self.cfg, self.model, self.processor, self.output_dir = cfg, model, processor, output_dir
+        log.info("evaluation: %d ground-truth questions from %s", len(self.rows), eval_file)
+
+    def __call__(self, round_index: int) -> dict:
+        from .evaluate import evaluate
+        from .records import append_jsonl
+
+        started = time.perf_counter()
+        m = self.cfg.model
+        result = evaluate(self.model, self.processor, self.rows, role="answerer", max_pixels=m.max_pixels,
+                          min_pixels=m.min_pixels or None, blind_mode=self.cfg.game.blind_mode)
+        append_jsonl(self.output_dir / "eval.jsonl", [{"round": round_index, **result}])
+        log.info("eval %s: answerer accuracy %.3f (blind %.3f, chance %.3f) on %d questions, %.1fs",
+                 "before self-play" if round_index < 0 else f"after round {round_index + 1}",
+                 result["accuracy"]["all"], result["blind_accuracy"]["all"], result["chance"]["all"],
+                 result["questions"], time.perf_counter() - started)
+        flat = {f"eval/accuracy/{k}": v for k, v in result["accuracy"].items()}
+        flat.update({f"eval/blind_accuracy/{k}": v for k, v in result["blind_accuracy"].items()})
+        flat["eval/chance"] = result["chance"]["all"]
+        flat["time/eval"] = time.perf_counter() - started
+        return flat
 
 
 def _shared_learner_args(cfg: RunConfig, world_size: int) -> dict:

@@ -7,7 +7,7 @@ from selfplay.config import ConfigError, RunConfig, build_parser, from_dict, par
 def test_defaults_are_the_cpu_job():
     cfg, resume = parse_args([])
     assert cfg == RunConfig()
-    assert cfg.model.path == "builtin:shapes-qwen2_vl" and cfg.data.source == "builtin:shapes"
+    assert cfg.model.path == "builtin:shapes-qwen2_vl" and cfg.data.source == "builtin:shapes-scan"
     assert resume is None
 
 

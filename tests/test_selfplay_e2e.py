@@ -28,6 +28,7 @@ def _config(model, data, out, **game):
         # A wide band so the briefly warm-started model always leaves questions for the answerer.
         "rewards": {"keep_band": [0.0, 1.0], "require_agreement": False},
         "train": {"learning_rate": 5e-3, "seed": 3},
+        "eval": {"data": str(data / "qa.jsonl"), "max_questions": 24},
     })
 
 
@@ -91,6 +92,12 @@ def test_two_rounds_train_each_role_in_its_phase_and_record(warm_qwen, shapes_wo
             state = torch.load(folder / f"optimizer_{role}.pt", weights_only=True)
             assert state["optimizer"]["state"], f"{role} optimizer state is empty"
     assert (out / "config.yaml").is_file()
+    evals = [json.loads(line) for line in (out / "eval.jsonl").read_text().splitlines()]
+    assert [e["round"] for e in evals] == [-1, 0, 1]
+    for e in evals:
+        assert e["questions"] == 24 and 0 <= e["accuracy"]["all"] <= 1 and 0 < e["chance"]["all"] < 1
+        assert set(e["accuracy"]) == set(e["blind_accuracy"]) and "count" in e["accuracy"]
+    assert metrics[1]["eval/accuracy/all"] == evals[2]["accuracy"]["all"]
 
 
 def test_fixed_seed_gives_identical_metrics(warm_qwen, shapes_world, tmp_path):

@@ -1,0 +1,125 @@
+"""Evaluation on ground-truth QA: accuracy per question type, blind accuracy, chance, and how often a
+self-play run's pseudo-labels were right.
+
+Ground truth is read only here, never by training. A QA file is JSONL with rows
+{"image": path relative to the file, "question", "answer", "qtype" (optional), "id" (optional)};
+the shapes world writes one (qa.jsonl) beside its manifest, and users can bring their own.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from PIL import Image
+
+from rewards.normalize import answers_match, normalize_answer
+from roles.answerer import answerer_messages, parse_answer
+
+from .data import load_image
+from .engine import HFEngine, Prompt
+from .game import BLANK_GREY
+
+
+def read_qa(path: str | Path) -> list[dict]:
+    """QA rows with absolute image paths; errors name the file and line."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "qa.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"eval data: no QA file at {path}")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from error
+        for key in ("image", "question", "answer"):
+            if not isinstance(row.get(key), str):
+                raise ValueError(f"{path}:{number}: field {key!r} must be a string")
+        row["image_path"] = str((path.parent / row["image"]).resolve())
+        row.setdefault("qtype", "all")
+        rows.append(row)
+    return rows
+
+
+def answer_questions(model, processor, rows: list[dict], *, role: str | None = "answerer", max_pixels: int,
+                     min_pixels: int | None = None, blind: str | None = None, max_new_tokens: int = 8,
+                     batch_size: int = 64) -> list[str | None]:
+    """Greedy answers of `role`'s adapter, from the image or (blind "blank"/"none") without it."""
+    engine = HFEngine(model, processor, temperature=0.0, max_sequences=batch_size)
+    images: dict[str, Image.Image] = {}
+    prompts = []
+    for row in rows:
+        path = row["image_path"]
+        if path not in images:
+            images[path] = load_image(Path(path), max_pixels=max_pixels, min_pixels=min_pixels)
+        image = images[path]
+        if blind == "blank":
+            image = Image.new("RGB", image.size, BLANK_GREY)
+        elif blind == "none":
+            image = None
+        prompts.append(Prompt(answerer_messages(row["question"]), image))
+    groups = engine.generate(role, prompts, 1, max_new_tokens)
+    return [parse_answer(group[0].text) for group in groups]
+
+
+def chance_levels(rows: list[dict]) -> dict[str, float]:
+    """Uniform chance per question type: 1 / the number of distinct answers that type has."""
+    answers = defaultdict(set)
+    for row in rows:
+        answers[row["qtype"]].add(normalize_answer(row["answer"]))
+    return {qtype: 1 / len(values) for qtype, values in answers.items()}
+
+
+def accuracy_table(rows: list[dict], predictions: list[str | None]) -> dict[str, float]:
+    """Exact-match accuracy overall and per question type (after answer normalisation)."""
+    hits = defaultdict(list)
+    for row, prediction in zip(rows, predictions, strict=True):
+        correct = float(answers_match(prediction, row["answer"]))
+        hits[row["qtype"]].append(correct)
+        hits["all"].append(correct)
+    return {qtype: statistics.fmean(values) for qtype, values in sorted(hits.items())}
+
+
+def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer", max_pixels: int,
+             min_pixels: int | None = None, blind_mode: str = "blank") -> dict:
+    """Accuracy, blind accuracy and chance, overall and per type."""
+    sighted = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels)
+    blind = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels,
+                             blind=blind_mode)
+    chance = chance_levels(rows)
+    counts = Counter(row["qtype"] for row in rows)
+    chance["all"] = sum(chance[q] * n for q, n in counts.items()) / len(rows)
+    return {"accuracy": accuracy_table(rows, sighted), "blind_accuracy": accuracy_table(rows, blind),
+            "chance": dict(sorted(chance.items())), "questions": len(rows)}
+
+
+def pseudo_label_accuracy(games: list[dict], truth) -> dict[str, float]:
+    """How often a run's questioner references and silver labels matched the hidden truth.
+
+    `truth(game) -> str | None` gives the true answer of a game's question, or None when it cannot
+    be known (a question off the evaluation's templates); coverage is the share that could be checked.
+    """
+    asked = [game for game in games if game.get("question")]
+    checked = [(game, answer) for game in asked if (answer := truth(game)) is not None]
+    if not checked:
+        return {"coverage": 0.0, "reference": 0.0, "silver": 0.0, "kept_target": 0.0, "checked": 0}
+    kept = [(game, answer) for game, answer in checked if game.get("kept")]
+    return {
+        "coverage": len(checked) / len(asked),
+        "checked": len(checked),
+        "reference": statistics.fmean(answers_match(g["reference"], a) for g, a in checked),
+        "silver": statistics.fmean(answers_match(g["silver"], a) for g, a in checked),
+        "kept_target": statistics.fmean(answers_match(g["target"], a) for g, a in kept) if kept else 0.0,
+    }
+
+
+def question_diversity(games: list[dict]) -> float:
+    """Distinct (normalised) questions over questions asked."""
+    questions = [normalize_answer(game["question"]) for game in games if game.get("question")]
+    return len(set(questions)) / len(questions) if questions else 0.0
