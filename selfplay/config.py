@@ -59,10 +59,14 @@ class DataConfig:
     require_text: bool = _f(False, "Treat items without paired text as bad.")
     max_bad_share: float = _f(0.1, "Stop when more than this share of items is unreadable.")
     max_image_pixels: int = _f(89_478_485, "Images above this many pixels are skipped as decompression bombs.")
+    labels: str = _f("", "Ground-truth QA file (rows with id, question, answer) for game.mode supervised only.")
 
 
 @dataclass
 class GameConfig:
+    mode: str = _f("selfplay", "selfplay: the questioner asks; supervised: questions and answers come from "
+                   "data.labels instead (the upper-bound baseline, same budget, only the answerer learns).",
+                   ("selfplay", "supervised"))
     rounds: int = _f(3, "Self-play rounds to run.")
     items_per_round: int = _f(8, "Image-text items each round plays (over all processes).")
     questions_per_item: int = _f(4, "G: questioner candidates sampled per item (its GRPO group).")
@@ -169,6 +173,10 @@ def validate(cfg: RunConfig) -> None:
     if cfg.eval.data and not cfg.eval.data.startswith(BUILTIN_PREFIX):
         need(Path(cfg.eval.data).expanduser().exists(), "eval.data", f"nothing at {cfg.eval.data}")
     need(cfg.eval.every >= 1, "eval.every", "must be at least 1")
+    if g.mode == "supervised":
+        need(bool(cfg.data.labels), "data.labels", "game.mode supervised needs a ground-truth QA file")
+    if cfg.data.labels:
+        need(Path(cfg.data.labels).expanduser().is_file(), "data.labels", f"no file at {cfg.data.labels}")
 
 
 _SECTION_TYPES = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
@@ -198,7 +206,7 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
             return float(value)
     elif kind is list:
         if isinstance(value, str):
-            value = yaml.safe_load(value) if value.startswith("[") else [v for v in value.split(",") if v]
+            value = yaml.safe_load(value) if value.startswith("[") else [yaml.safe_load(v) for v in value.split(",") if v]
         if isinstance(value, list):
             return value
     elif kind is str:

@@ -20,7 +20,7 @@ from rewards.filters import keep_for_answerer
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
-from roles.questioner import parse_candidate, questioner_messages
+from roles.questioner import format_candidate, parse_candidate, questioner_messages
 
 from .config import RunConfig
 from .data import ImageTextData, ImageTextItem
@@ -48,6 +48,21 @@ def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem,
     samples = engine.generate("questioner", prompts, g.questions_per_item, g.question_max_new_tokens)
     return [Play(item, image, prompt.messages, group)
             for (item, image), prompt, group in zip(loaded, prompts, samples)]
+
+
+def ask_labelled(cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]], labels: dict[str, list[dict]],
+                 round_index: int) -> list[Play]:
+    """Supervised baseline: the round's questions and references come from ground truth, not the questioner."""
+    g = cfg.game
+    plays = []
+    for item, image in loaded:
+        rows = labels.get(item.id, [])
+        if not rows:
+            continue
+        chosen = [rows[(round_index * g.questions_per_item + j) % len(rows)] for j in range(g.questions_per_item)]
+        candidates = [Sample(format_candidate(row["question"], row["answer"]), [], [], []) for row in chosen]
+        plays.append(Play(item, image, questioner_messages(item.text, g.answer_types), candidates))
+    return plays
 
 
 def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> None:
@@ -156,8 +171,8 @@ def round_metrics(scored: Scored, cfg: RunConfig) -> dict:
 
 
 def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData, engine: RolloutEngine,
-               learners: dict[str, RoleLearner], cfg: RunConfig, rank: int = 0, world_size: int = 1
-               ) -> tuple[list[dict], dict]:
+               learners: dict[str, RoleLearner], cfg: RunConfig, rank: int = 0, world_size: int = 1,
+               labels: dict[str, list[dict]] | None = None) -> tuple[list[dict], dict]:
     """Ask, answer, score, learn; returns the round's games and metrics (identical on every process)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -170,7 +185,7 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
 
     mine = items[rank::world_size]
     loaded = [(item, image) for item in mine if (image := data.image(item)) is not None]
-    plays = ask(engine, cfg, loaded)
+    plays = ask(engine, cfg, loaded) if labels is None else ask_labelled(cfg, loaded, labels, round_index)
     lap("ask")
     answer(engine, cfg, plays)
     lap("answer")
@@ -178,7 +193,8 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
     scored = score(cfg, plays, round_index)
     lap("score")
     metrics = {"round": round_index, "items": len(plays)}
-    groups = {"questioner": scored.questioner_groups, "answerer": scored.answerer_groups}
+    # With ground-truth questions (supervised baseline) there is no questioner rollout to learn from.
+    groups = {"questioner": scored.questioner_groups if labels is None else [], "answerer": scored.answerer_groups}
     for role in cfg.train.phase_order:
         trained = learners[role].learn(groups[role], round_index)
         metrics.update({f"trl/{role}/{key}": value for key, value in trained.items()})

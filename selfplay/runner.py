@@ -66,6 +66,16 @@ def resolve_eval_data(value: str, cache_dir: str | Path) -> Path | None:
     return resolve_world(value, cache_dir, "eval.data") / "qa.jsonl"
 
 
+def read_labels(path: str) -> dict[str, list[dict]]:
+    """Ground-truth QA rows by item id, for the supervised baseline."""
+    from .evaluate import read_qa
+
+    by_id: dict[str, list[dict]] = {}
+    for row in read_qa(Path(path).expanduser()):
+        by_id.setdefault(str(row.get("id")), []).append(row)
+    return by_id
+
+
 def round_items(items: list, round_index: int, per_round: int, seed: int) -> list:
     """The items of a round: successive slices of seeded shuffles of the data, epoch after epoch."""
     chosen, start = [], round_index * per_round
@@ -120,6 +130,7 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
                               require_text=cfg.data.require_text, max_bad_share=cfg.data.max_bad_share,
                               max_image_pixels=cfg.data.max_image_pixels)
 
+    labels = read_labels(cfg.data.labels) if cfg.game.mode == "supervised" else None
     g, t = cfg.game, cfg.train
     engine = HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p,
                       max_sequences=g.generation_batch_size)
@@ -149,7 +160,7 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
         items = round_items(data.items, round_index, g.items_per_round, cfg.train.seed)
         round_started = time.perf_counter()
         games, metrics = play_round(round_index, items, data, engine, learners, cfg,
-                                    accelerator.process_index, accelerator.num_processes)
+                                    accelerator.process_index, accelerator.num_processes, labels)
         metrics["time/round"] = time.perf_counter() - round_started
         if evaluator and ((round_index + 1) % cfg.eval.every == 0 or round_index + 1 == g.rounds):
             metrics.update(evaluator(round_index))
