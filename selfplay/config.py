@@ -123,6 +123,13 @@ class EvalConfig:
 
 
 @dataclass
+class CheckpointConfig:
+    resume: str = _f("", "auto: continue from the newest complete round in output_dir; a round folder: from "
+                     "that one; empty: start fresh (refused if output_dir already holds rounds).")
+    keep_last: int = _f(3, "Keep the newest N complete rounds (0 keeps all); the newest is never deleted.")
+
+
+@dataclass
 class RunConfig:
     output_dir: str = _f("runs/default", "Where rounds, metrics.jsonl, games.jsonl and the resolved config go.")
     cache_dir: str = _f("~/.cache/selfplay", "Where built-in models and data sets are built once and reused.")
@@ -132,6 +139,7 @@ class RunConfig:
     rewards: RewardConfig = field(default_factory=RewardConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -173,6 +181,7 @@ def validate(cfg: RunConfig) -> None:
     if cfg.eval.data and not cfg.eval.data.startswith(BUILTIN_PREFIX):
         need(Path(cfg.eval.data).expanduser().exists(), "eval.data", f"nothing at {cfg.eval.data}")
     need(cfg.eval.every >= 1, "eval.every", "must be at least 1")
+    need(cfg.checkpoint.keep_last >= 0, "checkpoint.keep_last", "must be 0 (keep all) or more")
     if g.mode == "supervised":
         need(bool(cfg.data.labels), "data.labels", "game.mode supervised needs a ground-truth QA file")
     if cfg.data.labels:
@@ -180,7 +189,8 @@ def validate(cfg: RunConfig) -> None:
 
 
 _SECTION_TYPES = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
-                  "train": TrainConfig, "eval": EvalConfig}
+                  "train": TrainConfig, "eval": EvalConfig,
+                  "checkpoint": CheckpointConfig}
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:
@@ -285,7 +295,8 @@ def build_parser(prog: str = "selfplay") -> argparse.ArgumentParser:
     )
     parser.add_argument("config", nargs="?", help="YAML config file (default: the embedded CPU config).")
     parser.add_argument("--resume", nargs="?", const="auto", default=None,
-                        help="Continue from the newest complete round, or from the round folder given.")
+                        help="Continue from the newest complete round, or from the round folder given "
+                             "(the same as --checkpoint.resume).")
     for name, f in _fields(RunConfig).items():
         if name in _SECTION_TYPES:
             group = parser.add_argument_group(name)
@@ -305,8 +316,8 @@ def _metavar(f: dataclasses.Field) -> str:
     return {"list": "A,B", "bool": "BOOL"}.get(str(f.type), str(f.type).upper())
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, str | None]:
-    """Parse a command line into a validated config and the resume request."""
+def parse_args(argv: list[str] | None = None) -> RunConfig:
+    """Parse a command line into a validated config."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -316,7 +327,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, str | None]:
     for dotted, value in vars(args).items():
         if dotted not in ("config", "resume"):
             _set_dotted(raw, dotted, value)
-    return from_dict(raw, source), args.resume
+    if args.resume is not None:
+        _set_dotted(raw, "checkpoint.resume", args.resume)
+    return from_dict(raw, source)
 
 
 def write_resolved(cfg: RunConfig, path: Path) -> None:

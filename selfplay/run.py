@@ -14,13 +14,18 @@ from selfplay.config import ConfigError, parse_args  # noqa: E402
 
 def run(argv: list[str] | None = None) -> int:
     try:
-        cfg, resume = parse_args(argv)
+        cfg = parse_args(argv)
     except ConfigError as error:
         print(f"selfplay: config error: {error}", file=sys.stderr)
         return 2
+    from selfplay.checkpoint import CheckpointError
     from selfplay.runner import main
 
-    main(cfg, resume)
+    try:
+        main(cfg)
+    except CheckpointError as error:
+        print(f"selfplay: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -14,8 +14,10 @@ import warnings
 import time
 from pathlib import Path
 
+from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
+                         rng_state, save_checkpoint, truncate_records)
 from .config import BUILTIN_PREFIX, RunConfig, write_resolved
-from .records import save_round
+from .records import append_round_records
 
 log = logging.getLogger("selfplay")
 
@@ -66,6 +68,19 @@ def resolve_eval_data(value: str, cache_dir: str | Path) -> Path | None:
     return resolve_world(value, cache_dir, "eval.data") / "qa.jsonl"
 
 
+def start_point(cfg: RunConfig, output_dir: Path) -> Path | None:
+    """The round folder to resume from, None to start fresh; never overwrite rounds silently."""
+    if cfg.checkpoint.resume:
+        folder = find_resume_point(output_dir, cfg.checkpoint.resume)
+        if folder is None:
+            log.info("resume: no complete round in %s yet; starting fresh", output_dir)
+        return folder
+    if complete_rounds(output_dir):
+        raise CheckpointError(f"{output_dir} already holds rounds; pass --resume to continue them or choose "
+                              "another output_dir")
+    return None
+
+
 def read_labels(path: str) -> dict[str, list[dict]]:
     """Ground-truth QA rows by item id, for the supervised baseline."""
     from .evaluate import read_qa
@@ -87,11 +102,11 @@ def round_items(items: list, round_index: int, per_round: int, seed: int) -> lis
     return chosen
 
 
-def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
-    """Run every round of `cfg`; returns the per-round metrics."""
+def main(cfg: RunConfig) -> list[dict]:
+    """Run (or, with checkpoint.resume, continue) every round of `cfg`; returns this call's per-round metrics."""
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import gather_object, set_seed
 
     from .data import ImageTextData
     from .engine import HFEngine
@@ -103,9 +118,8 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
     multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
     accelerator = Accelerator(cpu=multi_cpu)
     setup_logging(accelerator.is_main_process)
-    if resume is not None:
-        raise NotImplementedError("--resume: checkpointed resume is not implemented yet")
     output_dir = Path(cfg.output_dir)
+    resume_from = start_point(cfg, output_dir)
     if accelerator.is_main_process:
         write_resolved(cfg, output_dir / "config.yaml")
     set_seed(cfg.train.seed)
@@ -150,12 +164,25 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
     # are moved out of its reach so that it scans only what a round creates.
     gc.collect()
     gc.freeze()
+    first_round = 0
+    if resume_from is not None:
+        state = load_checkpoint(resume_from, model, learners, cfg, accelerator.process_index,
+                                accelerator.num_processes)
+        first_round = state["next_round"]
+        if accelerator.is_main_process:
+            truncate_records(output_dir, state["record_bytes"])
+        log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
+    elif accelerator.is_main_process:
+        for name in RECORD_FILES:  # left by a run that never completed a round
+            (output_dir / name).unlink(missing_ok=True)
+    accelerator.wait_for_everyone()
+
     evaluator = RoundEvaluator(cfg, eval_file, model, processor, output_dir) \
         if eval_file and accelerator.is_main_process else None
-    if evaluator:
+    if evaluator and first_round == 0:
         evaluator(-1)
     history = []
-    for round_index in range(g.rounds):
+    for round_index in range(first_round, g.rounds):
         set_seed(cfg.train.seed + round_index, device_specific=True)
         items = round_items(data.items, round_index, g.items_per_round, cfg.train.seed)
         round_started = time.perf_counter()
@@ -164,17 +191,23 @@ def main(cfg: RunConfig, resume: str | None = None) -> list[dict]:
         metrics["time/round"] = time.perf_counter() - round_started
         if evaluator and ((round_index + 1) % cfg.eval.every == 0 or round_index + 1 == g.rounds):
             metrics.update(evaluator(round_index))
+        rng_states = gather_object([rng_state()]) if accelerator.num_processes > 1 else [rng_state()]
         if accelerator.is_main_process:
-            save_round(output_dir, round_index, model, learners, games, metrics)
+            saving = time.perf_counter()
+            append_round_records(output_dir, games, metrics)
+            save_checkpoint(output_dir, round_index, model, learners, cfg, rng_states,
+                            data_position=(round_index + 1) * g.items_per_round)
+            prune(output_dir, cfg.checkpoint.keep_last)
+            metrics["time/save"] = time.perf_counter() - saving
         accelerator.wait_for_everyone()
         history.append(metrics)
         log.info("round %d/%d: questioner reward %.3f (format ok %d/%d), answerer reward %.3f, p mean %.2f, "
-                 "kept %d (%.0f%%), blind agreement %.2f, %.1fs", round_index + 1, g.rounds,
+                 "kept %d (%.0f%%), blind agreement %.2f, %.1fs (+%.1fs saving)", round_index + 1, g.rounds,
                  metrics.get("questioner/reward_mean", 0.0), metrics["candidates"]
                  - metrics["questioner/format_failures"], metrics["candidates"],
                  metrics["answerer/reward_mean"], metrics.get("questioner/p_mean", 0.0), metrics["kept"],
                  100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
-                 metrics["time/round"])
+                 metrics["time/round"], metrics.get("time/save", 0.0))
     log.info("done: %d rounds in %.1fs; metrics in %s", g.rounds, time.perf_counter() - started,
              output_dir / "metrics.jsonl")
     return history

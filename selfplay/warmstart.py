@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import tempfile
 from pathlib import Path
 
@@ -20,6 +21,17 @@ from roles.formats import ANSWER_TYPES
 from roles.questioner import format_candidate, questioner_messages
 
 log = logging.getLogger("selfplay.warmstart")
+
+
+_QUESTION_WORDS = frozenset("""what which how many is are there the a an of in on colour color more than
+    left right above below further higher lower or shapes and intensity""".split())
+
+
+def grounded_in(question: str, text: str) -> bool:
+    """True when every content word of the question (object names, colours) occurs in the text."""
+    words = {w.rstrip("s") for w in re.findall(r"[a-z]+", text.lower())}
+    content = [w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower()) if w not in _QUESTION_WORDS]
+    return bool(content) and all(w in words for w in content)
 
 
 def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> list[dict]:
@@ -35,10 +47,14 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> l
     rows = []
     for item_id, item in manifest.items():
         image = Image.open(data_dir / item["image"]).convert("RGB")
-        for qa in qa_by_id.get(item_id, [])[:per_image]:
+        qas = qa_by_id.get(item_id, [])[:per_image]
+        # The questioner learns to ask about what its context mentions, so that on a new domain it
+        # copies the new domain's words from the report or caption instead of its own old vocabulary.
+        for qa in [qa for qa in qas if grounded_in(qa["question"], item.get("text") or "")]:
             rows.append({"prompt": questioner_messages(item.get("text"), ANSWER_TYPES),
                          "completion": [{"role": "assistant", "content": format_candidate(qa["question"], qa["answer"])}],
                          "image": image})
+        for qa in qas:
             rows.append({"prompt": answerer_messages(qa["question"]),
                          "completion": [{"role": "assistant", "content": format_answer(qa["answer"])}],
                          "image": image})

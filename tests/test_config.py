@@ -5,23 +5,23 @@ from selfplay.config import ConfigError, RunConfig, build_parser, from_dict, par
 
 
 def test_defaults_are_the_cpu_job():
-    cfg, resume = parse_args([])
+    cfg = parse_args([])
     assert cfg == RunConfig()
     assert cfg.model.path == "builtin:shapes-qwen2_vl" and cfg.data.source == "builtin:shapes-scan"
-    assert resume is None
+    assert cfg.checkpoint.resume == ""
 
 
 def test_yaml_then_cli_override(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("game:\n  rounds: 5\n  answers_per_question: 3\ntrain:\n  beta: 0.04\n")
-    cfg, _ = parse_args([str(path), "--game.rounds", "7", "--game.answer_types", "yes_no,number"])
+    cfg = parse_args([str(path), "--game.rounds", "7", "--game.answer_types", "yes_no,number"])
     assert cfg.game.rounds == 7 and cfg.game.answers_per_question == 3 and cfg.train.beta == 0.04
     assert cfg.game.answer_types == ["yes_no", "number"]
 
 
 def test_resume_flag_forms():
-    assert parse_args(["--resume"])[1] == "auto"
-    assert parse_args(["--resume", "runs/x/rounds/0003"])[1] == "runs/x/rounds/0003"
+    assert parse_args(["--resume"]).checkpoint.resume == "auto"
+    assert parse_args(["--resume", "runs/x/rounds/0003"]).checkpoint.resume == "runs/x/rounds/0003"
 
 
 @pytest.mark.parametrize("raw, key", [
@@ -85,4 +85,4 @@ def test_cpu_config_spells_out_the_defaults():
     from pathlib import Path
 
     path = Path(__file__).parent.parent / "configs" / "cpu.yaml"
-    assert parse_args([str(path)])[0] == RunConfig()
+    assert parse_args([str(path)]) == RunConfig()
