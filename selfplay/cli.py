@@ -8,6 +8,7 @@ import sys
 COMMANDS = {
     "run": "run self-play (the default): selfplay run [CONFIG.yaml] [--section.key value ...]",
     "build-tiny": "write a tiny random-weight VLM checkpoint folder, offline: selfplay build-tiny OUT_DIR",
+    "export": "export a round's adapter for serving: selfplay export ROUND_DIR --role answerer [--merge] OUT_DIR",
 }
 
 
@@ -25,6 +26,25 @@ def build_tiny(argv: list[str]) -> int:
     return 0
 
 
+def export(argv: list[str]) -> int:
+    from .checkpoint import CheckpointError
+    from .export import export_round
+
+    parser = argparse.ArgumentParser(prog="selfplay export", description=COMMANDS["export"])
+    parser.add_argument("round_dir", help="a round folder, e.g. runs/default/rounds/0002")
+    parser.add_argument("out_dir")
+    parser.add_argument("--role", default="answerer", choices=("questioner", "answerer"))
+    parser.add_argument("--merge", action="store_true", help="fold the adapter into the base weights")
+    args = parser.parse_args(argv)
+    try:
+        out = export_round(args.round_dir, args.role, args.out_dir, merge=args.merge)
+    except CheckpointError as error:
+        print(f"selfplay export: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote the {args.role} {'merged model' if args.merge else 'adapter'} to {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
@@ -35,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv and argv[0] == "build-tiny":
         return build_tiny(argv[1:])
+    if argv and argv[0] == "export":
+        return export(argv[1:])
     from .run import run
 
     return run(argv[1:] if argv and argv[0] == "run" else argv)

@@ -23,10 +23,15 @@ log = logging.getLogger("selfplay")
 
 
 def setup_logging(is_main: bool) -> None:
-    """Our progress lines on the main process; library deprecation chatter off."""
+    """Our progress lines (INFO on the main process, warnings elsewhere); library chatter off."""
     warnings.filterwarnings("ignore", category=FutureWarning)
-    logging.basicConfig(level=logging.INFO if is_main else logging.WARNING,
-                        format="%(asctime)s %(name)s | %(message)s", datefmt="%H:%M:%S", force=True)
+    ours = logging.getLogger("selfplay")
+    ours.setLevel(logging.INFO if is_main else logging.WARNING)
+    if not any(getattr(h, "selfplay", False) for h in ours.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s | %(message)s", datefmt="%H:%M:%S"))
+        handler.selfplay = True
+        ours.addHandler(handler)
     for noisy in ("transformers", "trl", "peft", "accelerate", "datasets", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
