@@ -8,6 +8,7 @@ import sys
 COMMANDS = {
     "run": "run self-play (the default): selfplay run [CONFIG.yaml] [--section.key value ...]",
     "build-tiny": "write a tiny random-weight VLM checkpoint folder, offline: selfplay build-tiny OUT_DIR",
+    "eval": "accuracy on ground-truth QA: selfplay eval MODEL_OR_ROUND --data QA.jsonl [--games games.jsonl]",
     "export": "export a round's adapter for serving: selfplay export ROUND_DIR --role answerer [--merge] OUT_DIR",
 }
 
@@ -45,6 +46,35 @@ def export(argv: list[str]) -> int:
     return 0
 
 
+def evaluate(argv: list[str]) -> int:
+    import json
+
+    from .evaluate import evaluate as run_eval
+    from .evaluate import load_for_eval, pseudo_label_accuracy, question_diversity, read_qa, truth_from
+    from .records import read_jsonl
+
+    parser = argparse.ArgumentParser(prog="selfplay eval", description=COMMANDS["eval"])
+    parser.add_argument("model", help="a checkpoint folder or a round folder (runs/x/rounds/0004)")
+    parser.add_argument("--data", required=True, help="QA JSONL (image, question, answer, qtype) or its folder")
+    parser.add_argument("--max-questions", type=int, default=0, help="0: all")
+    parser.add_argument("--max-pixels", type=int, default=56 * 56)
+    parser.add_argument("--blind-mode", choices=("blank", "none"), default="blank")
+    parser.add_argument("--games", help="a run's games.jsonl: also report its pseudo-label accuracy")
+    parser.add_argument("--scenes", help="folder with the shapes world's scenes.jsonl of the played data")
+    args = parser.parse_args(argv)
+    rows = read_qa(args.data)
+    rows = rows[:args.max_questions] if args.max_questions else rows
+    model, processor, role = load_for_eval(args.model)
+    result = run_eval(model, processor, rows, role=role, max_pixels=args.max_pixels,
+                      min_pixels=args.max_pixels, blind_mode=args.blind_mode)
+    if args.games:
+        games = read_jsonl(args.games)
+        result["pseudo_label"] = pseudo_label_accuracy(games, truth_from(rows, args.scenes))
+        result["question_diversity"] = question_diversity(games)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
@@ -57,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         return build_tiny(argv[1:])
     if argv and argv[0] == "export":
         return export(argv[1:])
+    if argv and argv[0] == "eval":
+        return evaluate(argv[1:])
     from .run import run
 
     return run(argv[1:] if argv and argv[0] == "run" else argv)

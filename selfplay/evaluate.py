@@ -123,3 +123,48 @@ def question_diversity(games: list[dict]) -> float:
     """Distinct (normalised) questions over questions asked."""
     questions = [normalize_answer(game["question"]) for game in games if game.get("question")]
     return len(set(questions)) / len(questions) if questions else 0.0
+
+
+def load_for_eval(path: str | Path):
+    """A checkpoint folder (role None) or a round folder (its base model plus both role adapters)."""
+    import torch
+    import yaml
+    from peft import PeftModel
+
+    from .config import from_dict
+    from .modeling import ROLES, load_model_and_processor, resolve_dtype, resolve_model_path
+
+    path = Path(path)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if (path / "config.json").is_file():
+        model, processor = load_model_and_processor(path, resolve_dtype("auto", device))
+        return model.to(device), processor, None
+    if not (path / "adapters").is_dir():
+        raise FileNotFoundError(f"{path}: neither a checkpoint folder (config.json) nor a round folder (adapters/)")
+    cfg = from_dict(yaml.safe_load((path / "config.yaml").read_text()))
+    base, processor = load_model_and_processor(resolve_model_path(cfg.model, cfg.cache_dir),
+                                               resolve_dtype(cfg.model.dtype, device), cfg.model.trust_remote_code)
+    model = PeftModel.from_pretrained(base, path / "adapters" / ROLES[0], adapter_name=ROLES[0])
+    for role in ROLES[1:]:
+        model.load_adapter(path / "adapters" / role, adapter_name=role)
+    return model.to(device), processor, "answerer"
+
+
+def truth_from(qa_rows: list[dict], scenes_dir: str | Path | None):
+    """A game -> true answer function: the QA file's own questions, then the shapes world's scene graphs."""
+    known = {(str(row.get("id")), normalize_answer(row["question"])): row["answer"] for row in qa_rows}
+    scenes = {}
+    if scenes_dir and (Path(scenes_dir) / "scenes.jsonl").is_file():
+        from .world import load_scenes
+
+        scenes = load_scenes(scenes_dir)
+
+    def truth(game: dict) -> str | None:
+        answer = known.get((str(game["item_id"]), normalize_answer(game["question"])))
+        if answer is None and game["item_id"] in scenes:
+            from .world import truth as world_truth
+
+            answer = world_truth(scenes[game["item_id"]], game["question"])
+        return answer
+
+    return truth
