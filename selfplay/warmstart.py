@@ -34,7 +34,24 @@ def grounded_in(question: str, text: str) -> bool:
     return bool(content) and all(w in words for w in content)
 
 
-def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> list[dict]:
+def _nonce(rng: random.Random) -> str:
+    consonants, vowels = "bdfgklmnprstvz", "aeiou"
+    return "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(2, 3)))
+
+
+def renamed(texts: list[str], words: list[str], rng: random.Random) -> list[str]:
+    """The same texts with each content word (and its plural) swapped for one made-up word.
+
+    Why: a questioner that has only seen the source domain's words keeps asking about circles and
+    squares on a scan. Asking about made-up words that only its context contains teaches it to take
+    the subject of a question from the context, whatever the domain's vocabulary.
+    """
+    mapping = {word: _nonce(rng) for word in words}
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")(s?)\b", re.IGNORECASE)
+    return [pattern.sub(lambda m: mapping[m.group(1).lower()] + m.group(2), text) for text in texts]
+
+
+def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4, renamed_copies: int = 2) -> list[dict]:
     """Prompt-completion rows for both roles from a world folder (manifest.jsonl + qa.jsonl)."""
     from PIL import Image
 
@@ -50,10 +67,17 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> l
         qas = qa_by_id.get(item_id, [])[:per_image]
         # The questioner learns to ask about what its context mentions, so that on a new domain it
         # copies the new domain's words from the report or caption instead of its own old vocabulary.
-        for qa in [qa for qa in qas if grounded_in(qa["question"], item.get("text") or "")]:
-            rows.append({"prompt": questioner_messages(item.get("text"), ANSWER_TYPES),
-                         "completion": [{"role": "assistant", "content": format_candidate(qa["question"], qa["answer"])}],
-                         "image": image})
+        text = item.get("text") or ""
+        for qa in [qa for qa in qas if grounded_in(qa["question"], text)]:
+            variants = [(text, qa["question"], qa["answer"])]
+            content = sorted({w.rstrip("s") for w in re.findall(r"[a-z]+", qa["question"].lower())
+                              if w not in _QUESTION_WORDS})
+            variants += [tuple(renamed([text, qa["question"], qa["answer"]], content, rng))
+                         for _ in range(renamed_copies)]
+            for context, question, answer in variants:
+                rows.append({"prompt": questioner_messages(context, ANSWER_TYPES),
+                             "completion": [{"role": "assistant", "content": format_candidate(question, answer)}],
+                             "image": image})
         for qa in qas:
             rows.append({"prompt": answerer_messages(qa["question"]),
                          "completion": [{"role": "assistant", "content": format_answer(qa["answer"])}],
