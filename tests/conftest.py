@@ -28,5 +28,5 @@ def warm_qwen(tiny_qwen, shapes_world, tmp_path_factory):
     """The tiny model briefly warm-started so that some of its questions parse (real TRL SFT)."""
     from selfplay.warmstart import warm_start
 
-    return warm_start(tiny_qwen, shapes_world, tmp_path_factory.mktemp("warm") / "qwen2_vl", steps=60,
+    return warm_start(tiny_qwen, shapes_world, tmp_path_factory.mktemp("warm") / "qwen2_vl", steps=120,
                       batch_size=16, learning_rate=2e-3)
