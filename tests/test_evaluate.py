@@ -1,0 +1,61 @@
+"""Evaluation: reading QA files, accuracy tables, chance, pseudo-label accuracy, the eval command."""
+
+import json
+
+import pytest
+
+from selfplay.evaluate import accuracy_table, chance_levels, pseudo_label_accuracy, question_diversity, read_qa
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_read_qa_resolves_images_and_names_bad_lines(tmp_path):
+    good = _write(tmp_path / "qa.jsonl", [{"image": "a.png", "question": "Is it red?", "answer": "yes"}])
+    rows = read_qa(tmp_path)
+    assert rows[0]["image_path"] == str((tmp_path / "a.png").resolve()) and rows[0]["qtype"] == "all"
+    assert read_qa(good) == rows
+    (tmp_path / "bad.jsonl").write_text('{"image": "a.png", "question": "q"}\nnot json\n')
+    with pytest.raises(ValueError, match="bad.jsonl:1: field 'answer'"):
+        read_qa(tmp_path / "bad.jsonl")
+    with pytest.raises(FileNotFoundError, match="no QA file"):
+        read_qa(tmp_path / "missing")
+
+
+def test_accuracy_and_chance_per_type():
+    rows = [{"qtype": "count", "answer": "2"}, {"qtype": "count", "answer": "3"},
+            {"qtype": "existence", "answer": "yes"}, {"qtype": "existence", "answer": "no"}]
+    table = accuracy_table(rows, ["two", "4", "Yes.", None])
+    assert table == {"all": 0.5, "count": 0.5, "existence": 0.5}
+    assert chance_levels(rows) == {"count": 0.5, "existence": 0.5}
+
+
+def test_pseudo_label_accuracy_counts_only_checkable_questions():
+    games = [
+        {"question": "How many circles?", "reference": "2", "silver": "2", "target": "2", "kept": True},
+        {"question": "Is it red?", "reference": "yes", "silver": "no", "target": "yes", "kept": True},
+        {"question": "Why?", "reference": "x", "silver": "x", "target": "x", "kept": False},
+        {"question": None},
+    ]
+    truth = {"How many circles?": "two", "Is it red?": "no"}
+    result = pseudo_label_accuracy(games, lambda g: truth.get(g["question"]))
+    assert result == {"coverage": 2 / 3, "checked": 2, "reference": 0.5, "silver": 1.0, "kept_target": 0.5}
+    assert question_diversity(games) == 1.0
+
+
+def test_eval_command_on_a_round(warm_qwen, shapes_world, tmp_path, capsys):
+    from selfplay.cli import main as cli
+    from selfplay.config import from_dict
+    from selfplay.runner import main
+
+    out = tmp_path / "run"
+    main(from_dict({"output_dir": str(out), "model": {"path": str(warm_qwen)},
+                    "data": {"source": str(shapes_world / "manifest.jsonl")},
+                    "game": {"rounds": 1, "items_per_round": 4}, "eval": {"data": ""}}))
+    assert cli(["eval", str(out / "rounds" / "0000"), "--data", str(shapes_world), "--max-questions", "10",
+                "--games", str(out / "games.jsonl"), "--scenes", str(shapes_world)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["questions"] == 10 and 0 <= result["accuracy"]["all"] <= 1
+    assert "pseudo_label" in result and 0 <= result["pseudo_label"]["coverage"] <= 1
