@@ -100,6 +100,7 @@ def summarise(results: dict) -> dict:
             entry = {"accuracy_mean": statistics.fmean(acc), "accuracy_std": statistics.pstdev(acc),
                      "blind_mean": statistics.fmean(f["blind_accuracy"] for f in finals)}
             if arm != "supervised":
+                entry["pseudo_label_coverage"] = statistics.fmean(f["pseudo_label"]["coverage"] for f in finals)
                 entry["pseudo_label_reference"] = statistics.fmean(f["pseudo_label"]["reference"] for f in finals)
                 entry["pseudo_label_silver"] = statistics.fmean(f["pseudo_label"]["silver"] for f in finals)
                 entry["question_diversity"] = statistics.fmean(f["question_diversity"] for f in finals)
@@ -123,8 +124,11 @@ def markdown(table: dict, args, seconds: float) -> str:
         chance = row["base"]["chance"]
         for arm in ("base",) + ARMS:
             e = row[arm]
-            pseudo = (f"{e['pseudo_label_reference']:.2f} / {e['pseudo_label_silver']:.2f}"
-                      if "pseudo_label_reference" in e else "")
+            pseudo = ""
+            if "pseudo_label_coverage" in e:
+                pseudo = (f"{e['pseudo_label_reference']:.2f} / {e['pseudo_label_silver']:.2f} "
+                          f"(checkable {100 * e['pseudo_label_coverage']:.0f}%)"
+                          if e["pseudo_label_coverage"] else "n/a: no question matched a known template")
             diversity = f"{e['question_diversity']:.2f}" if "question_diversity" in e else ""
             lines.append(f"| {domain} | {arm} | {e['accuracy_mean']:.3f} +- {e['accuracy_std']:.3f} | "
                          f"{e['blind_mean']:.3f} | {chance:.3f} | {pseudo} | {diversity} |")

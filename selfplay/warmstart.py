@@ -51,8 +51,13 @@ def renamed(texts: list[str], words: list[str], rng: random.Random) -> list[str]
     return [pattern.sub(lambda m: mapping[m.group(1).lower()] + m.group(2), text) for text in texts]
 
 
-def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4, renamed_copies: int = 2) -> list[dict]:
-    """Prompt-completion rows for both roles from a world folder (manifest.jsonl + qa.jsonl)."""
+def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4, renamed_copies: int = 0) -> list[dict]:
+    """Prompt-completion rows for both roles from a world folder (manifest.jsonl + qa.jsonl).
+
+    `renamed_copies` adds that many copies of each questioner row with made-up object words. Off by
+    default: with 300 steps it taught the tiny questioner to invent words, not to copy them (see
+    docs/learning.md).
+    """
     from PIL import Image
 
     data_dir = Path(data_dir)
