@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
@@ -37,7 +37,6 @@ class GenerationStats:
     calls: int = 0
     sequences: int = 0
     seconds: float = 0.0
-    per_role_seconds: dict = field(default_factory=dict)
 
 
 class RolloutEngine(Protocol):
@@ -126,8 +125,6 @@ class HFEngine:
         self.stats.calls += 1
         self.stats.sequences += len(prompts) * n
         self.stats.seconds += elapsed
-        key = role or "base"
-        self.stats.per_role_seconds[key] = self.stats.per_role_seconds.get(key, 0.0) + elapsed
         return samples
 
 

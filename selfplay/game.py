@@ -23,7 +23,7 @@ from roles.answerer import answerer_messages, parse_answer
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
 
 from .config import RunConfig
-from .data import ImageTextData, ImageTextItem
+from .data import ImageTextData, ImageTextItem, shard
 from .engine import Prompt, RolloutEngine, Sample
 from .learner import Group, RoleLearner
 
@@ -183,7 +183,8 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
         timings[f"time/{name}"] = now - clock
         clock = now
 
-    mine = items[rank::world_size]
+    calls, sequences = engine.stats.calls, engine.stats.sequences
+    mine = shard(items, rank, world_size)
     loaded = [(item, image) for item in mine if (image := data.image(item)) is not None]
     plays = ask(engine, cfg, loaded) if labels is None else ask_labelled(cfg, loaded, labels, round_index)
     lap("ask")
@@ -192,7 +193,9 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
     plays = gather_object(plays) if world_size > 1 else plays
     scored = score(cfg, plays, round_index)
     lap("score")
-    metrics = {"round": round_index, "items": len(plays)}
+    metrics = {"round": round_index, "items": len(plays),
+               # this process's generate calls and sequences: how well ask and answer were batched
+               "generate/calls": engine.stats.calls - calls, "generate/sequences": engine.stats.sequences - sequences}
     # With ground-truth questions (supervised baseline) there is no questioner rollout to learn from.
     groups = {"questioner": scored.questioner_groups if labels is None else [], "answerer": scored.answerer_groups}
     for role in cfg.train.phase_order:

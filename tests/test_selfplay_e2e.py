@@ -79,6 +79,8 @@ def test_two_rounds_train_each_role_in_its_phase_and_record(warm_qwen, shapes_wo
             assert key in m, key
         assert sum(m["p_histogram"]) == m["candidates"] - m["questioner/format_failures"]
         assert m["candidates"] == 6 * 4
+        # batched: one generate call to ask, one for sighted and one for blind answers, not one per question
+        assert m["generate/calls"] == 3 and m["generate/sequences"] > 6 * 4
 
     games = [json.loads(line) for line in (out / "games.jsonl").read_text().splitlines()]
     assert len(games) == 2 * 6 * 4
