@@ -213,8 +213,8 @@ def main(cfg: RunConfig) -> list[dict]:
                  metrics["answerer/reward_mean"], metrics.get("questioner/p_mean", 0.0), metrics["kept"],
                  100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
                  metrics["time/round"], metrics.get("time/save", 0.0))
-    log.info("done: %d rounds in %.1fs; metrics in %s", g.rounds, time.perf_counter() - started,
-             output_dir / "metrics.jsonl")
+    log.info("done: played rounds %d to %d of %d in %.1fs; metrics in %s", first_round + 1, g.rounds, g.rounds,
+             time.perf_counter() - started, output_dir / "metrics.jsonl")
     return history
 
 
