@@ -28,10 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from selfplay.config import from_dict  # noqa: E402
-from selfplay.evaluate import pseudo_label_accuracy, question_diversity  # noqa: E402
+from selfplay.evaluate import pseudo_label_accuracy, question_diversity, truth_from  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
 from selfplay.runner import main, resolve_world  # noqa: E402
-from selfplay.world import load_scenes, truth  # noqa: E402
 
 ARMS = ("selfplay_text", "selfplay_images", "supervised")
 
@@ -63,15 +62,11 @@ def images_only_manifest(domain_dir: Path) -> None:
     (domain_dir / "manifest_images_only.jsonl").write_text(text)
 
 
-def run_arm(cfg: dict, scenes: dict) -> dict:
+def run_arm(cfg: dict, truth) -> dict:
     main(from_dict(cfg))
     out = Path(cfg["output_dir"])
     evals = read_jsonl(out / "eval.jsonl")
     games = read_jsonl(out / "games.jsonl")
-
-    def game_truth(game):
-        scene = scenes.get(game["item_id"])
-        return truth(scene, game["question"]) if scene else None
 
     per_round = []
     for e in evals:
@@ -79,7 +74,7 @@ def run_arm(cfg: dict, scenes: dict) -> dict:
                "chance": e["chance"]["all"], "by_type": e["accuracy"]}
         played = [g for g in games if g["round"] == e["round"]]
         if played:
-            row["pseudo_label"] = pseudo_label_accuracy(played, game_truth)
+            row["pseudo_label"] = pseudo_label_accuracy(played, truth)
             row["question_diversity"] = question_diversity(played)
         per_round.append(row)
     return {"rounds": per_round}
@@ -161,13 +156,13 @@ def main_cli() -> None:
         train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "domain")
         eval_dir = resolve_world(f"builtin:shapes-{domain}-eval", args.cache, "domain")
         images_only_manifest(train_dir)
-        scenes = load_scenes(train_dir)
+        truth = truth_from([], train_dir)  # the scene graphs of the played split
         for seed in args.seeds:
             for arm in ARMS:
                 out = args.work / domain / f"seed{seed}" / arm
                 shutil.rmtree(out, ignore_errors=True)
                 cfg = arm_config(arm, train_dir, eval_dir, out, args, seed)
-                result = run_arm(cfg, scenes)
+                result = run_arm(cfg, truth)
                 results.setdefault(domain, {}).setdefault(seed, {})[arm] = result
                 last = result["rounds"][-1]
                 print(f"{domain} seed {seed} {arm}: accuracy {result['rounds'][0]['accuracy']:.3f} -> "

@@ -20,7 +20,7 @@ from roles.answerer import answerer_messages, parse_answer
 
 from .data import load_image
 from .engine import HFEngine, Prompt
-from .game import BLANK_GREY
+from .game import BLANK_GREY, question_diversity  # noqa: F401  (re-exported for the eval command)
 
 
 def read_qa(path: str | Path) -> list[dict]:
@@ -117,12 +117,6 @@ def pseudo_label_accuracy(games: list[dict], truth) -> dict[str, float]:
         "silver": statistics.fmean(answers_match(g["silver"], a) for g, a in checked),
         "kept_target": statistics.fmean(answers_match(g["target"], a) for g, a in kept) if kept else 0.0,
     }
-
-
-def question_diversity(games: list[dict]) -> float:
-    """Distinct (normalised) questions over questions asked."""
-    questions = [normalize_answer(game["question"]) for game in games if game.get("question")]
-    return len(set(questions)) / len(questions) if questions else 0.0
 
 
 def load_for_eval(path: str | Path):

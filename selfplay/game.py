@@ -145,6 +145,12 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     return Scored(games, questioner_groups, answerer_groups)
 
 
+def question_diversity(games: list[dict]) -> float:
+    """Distinct (normalised) questions over questions asked."""
+    questions = [normalize_answer(game["question"]) for game in games if game.get("question")]
+    return len(set(questions)) / len(questions) if questions else 0.0
+
+
 def round_metrics(scored: Scored, cfg: RunConfig) -> dict:
     """Means and spreads of every reward term, the p distribution, kept share, diversity, failures."""
     games = scored.games
@@ -160,8 +166,7 @@ def round_metrics(scored: Scored, cfg: RunConfig) -> dict:
                               for lo in (0.0, 0.2, 0.4, 0.6, 0.8)]
     metrics["kept"] = len(scored.answerer_groups)
     metrics["kept_share"] = len(scored.answerer_groups) / len(asked) if asked else 0.0
-    metrics["question_diversity"] = (len({normalize_answer(game["question"]) for game in asked}) / len(asked)
-                                     if asked else 0.0)
+    metrics["question_diversity"] = question_diversity(games)
     answer_rewards = [r for game in asked for r in game["answer_rewards"]]
     metrics["answerer/reward_mean"] = statistics.fmean(answer_rewards) if answer_rewards else 0.0
     metrics["answerer/reward_std"] = statistics.pstdev(answer_rewards) if answer_rewards else 0.0

@@ -9,7 +9,6 @@ Target domains (scan, aerial) are never seen here: they are what self-play adapt
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -20,6 +19,8 @@ from roles.answerer import answerer_messages, format_answer
 from roles.formats import ANSWER_TYPES
 from roles.questioner import format_candidate, questioner_messages
 
+from .records import read_jsonl
+
 log = logging.getLogger("selfplay.warmstart")
 
 
@@ -27,11 +28,16 @@ _QUESTION_WORDS = frozenset("""what which how many is are there the a an of in o
     left right above below further higher lower or shapes and intensity""".split())
 
 
+def content_words(question: str) -> set[str]:
+    """The object names and colours of a question, singular."""
+    return {w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower()) if w not in _QUESTION_WORDS}
+
+
 def grounded_in(question: str, text: str) -> bool:
     """True when every content word of the question (object names, colours) occurs in the text."""
     words = {w.rstrip("s") for w in re.findall(r"[a-z]+", text.lower())}
-    content = [w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower()) if w not in _QUESTION_WORDS]
-    return bool(content) and all(w in words for w in content)
+    content = content_words(question)
+    return bool(content) and content <= words
 
 
 def _nonce(rng: random.Random) -> str:
@@ -61,9 +67,9 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4, rena
     from PIL import Image
 
     data_dir = Path(data_dir)
-    manifest = {row["id"]: row for row in map(json.loads, (data_dir / "manifest.jsonl").read_text().splitlines())}
+    manifest = {row["id"]: row for row in read_jsonl(data_dir / "manifest.jsonl")}
     qa_by_id: dict[str, list[dict]] = {}
-    for row in map(json.loads, (data_dir / "qa.jsonl").read_text().splitlines()):
+    for row in read_jsonl(data_dir / "qa.jsonl"):
         qa_by_id.setdefault(row["id"], []).append(row)
     rng = random.Random(seed)
     rows = []
@@ -75,8 +81,7 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4, rena
         text = item.get("text") or ""
         for qa in [qa for qa in qas if grounded_in(qa["question"], text)]:
             variants = [(text, qa["question"], qa["answer"])]
-            content = sorted({w.rstrip("s") for w in re.findall(r"[a-z]+", qa["question"].lower())
-                              if w not in _QUESTION_WORDS})
+            content = sorted(content_words(qa["question"]))
             variants += [tuple(renamed([text, qa["question"], qa["answer"]], content, rng))
                          for _ in range(renamed_copies)]
             for context, question, answer in variants:
