@@ -27,12 +27,24 @@ def format_candidate(question: str, reference: str) -> str:
     return f"Question: {' '.join(question.split())}\nAnswer: {' '.join(reference.split())}"
 
 
-def questioner_messages(text: str | None, answer_types: Sequence[str]) -> list[dict]:
+# What a domain's questions should be about, one line added to the prompt. "generic" adds nothing,
+# so the prompt a model was warm-started on stays byte-identical.
+QUESTION_FOCUS = {
+    "generic": "",
+    "radiology": "Ask about a finding, its laterality (left or right), a device (tube, line, pacemaker), "
+                 "or whether something is present or absent.",
+    "remote_sensing": "Ask about the land use, a count of objects, their relative position, "
+                      "or whether something is present.",
+}
+
+
+def questioner_messages(text: str | None, answer_types: Sequence[str], focus: str = "generic") -> list[dict]:
     """One user message asking for a question about the image, answerable as one of `answer_types`.
 
     Why: the paired text (a caption or report), when given, is privileged context that the answerer
-    never sees, so the questioner can ask about what is in the image without guessing. The image
-    placeholder is inserted before this text by the caller.
+    never sees, so the questioner can ask about what is in the image without guessing. `focus` names a
+    line of QUESTION_FOCUS that steers a domain's questions (radiology: findings, laterality,
+    devices, presence). The image placeholder is inserted before this text by the caller.
 
     Example:
         >>> messages = questioner_messages("A dog on grass.", ["number", "yes_no"])
@@ -41,9 +53,14 @@ def questioner_messages(text: str | None, answer_types: Sequence[str]) -> list[d
         Ask one question about the image. Its answer is a number or yes or no. Reply as:
         Question: <question>
         Answer: <answer>
+        >>> questioner_messages(None, ["yes_no"], "radiology")[0]["content"].splitlines()[0]
+        'Ask about a finding, its laterality (left or right), a device (tube, line, pacemaker), or whether something is present or absent.'
     """
+    if focus not in QUESTION_FOCUS:
+        raise ValueError(f"unknown question focus {focus!r}; allowed: {', '.join(QUESTION_FOCUS)}")
     hints = " or ".join(_TYPE_HINTS[answer_type] for answer_type in check_answer_types(answer_types))
     lines = [f"Context: {' '.join(text.split())}"] if text and text.strip() else []
+    lines += [QUESTION_FOCUS[focus]] if QUESTION_FOCUS[focus] else []
     lines += [
         f"Ask one question about the image. Its answer is {hints}. Reply as:",
         format_candidate("<question>", "<answer>"),

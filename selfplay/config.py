@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from roles.formats import ANSWER_TYPES
+from roles.questioner import QUESTION_FOCUS
 from rewards.questioner import DIFFICULTY_SHAPES
 
 BUILTIN_PREFIX = "builtin:"
@@ -75,6 +76,9 @@ class GameConfig:
     blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
                          ("none", "blank"))
     answer_types: list = _f(list(ANSWER_TYPES), f"Answer types the questioner may use: {', '.join(ANSWER_TYPES)}.")
+    question_focus: str = _f("generic", "What the questioner is told to ask about: generic adds nothing; radiology "
+                             "(findings, laterality, devices, presence) and remote_sensing (land use, counts, "
+                             "relative position, presence) add one line to its prompt.", tuple(QUESTION_FOCUS))
     question_max_new_tokens: int = _f(24, "Token budget of one questioner candidate.")
     answer_max_new_tokens: int = _f(8, "Token budget of one answer.")
     temperature: float = _f(1.0, "Sampling temperature of both roles.")

@@ -44,7 +44,7 @@ class Play:
 def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]) -> list[Play]:
     """The questioner samples G question-plus-reference candidates per item, text as privileged context."""
     g = cfg.game
-    prompts = [Prompt(questioner_messages(item.text, g.answer_types), image) for item, image in loaded]
+    prompts = [Prompt(questioner_messages(item.text, g.answer_types, g.question_focus), image) for item, image in loaded]
     samples = engine.generate("questioner", prompts, g.questions_per_item, g.question_max_new_tokens)
     return [Play(item, image, prompt.messages, group)
             for (item, image), prompt, group in zip(loaded, prompts, samples)]
@@ -61,7 +61,7 @@ def ask_labelled(cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]
             continue
         chosen = [rows[(round_index * g.questions_per_item + j) % len(rows)] for j in range(g.questions_per_item)]
         candidates = [Sample(format_candidate(row["question"], row["answer"]), [], [], []) for row in chosen]
-        plays.append(Play(item, image, questioner_messages(item.text, g.answer_types), candidates))
+        plays.append(Play(item, image, questioner_messages(item.text, g.answer_types, g.question_focus), candidates))
     return plays
 
 
