@@ -1,4 +1,5 @@
-"""The `selfplay` command: `selfplay [run] ...` trains; `selfplay build-tiny OUT` writes a tiny model."""
+"""The `selfplay` command: `selfplay [run] ...` trains; `selfplay build-tiny OUT` writes a tiny model;
+`selfplay prepare medical|remote-sensing SRC OUT` turns a folder of scans or scenes into a manifest."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ COMMANDS = {
     "build-tiny": "write a tiny random-weight VLM checkpoint folder, offline: selfplay build-tiny OUT_DIR",
     "eval": "accuracy on ground-truth QA: selfplay eval MODEL_OR_ROUND --data QA.jsonl [--games games.jsonl]",
     "export": "export a round's adapter for serving: selfplay export ROUND_DIR --role answerer [--merge] OUT_DIR",
+    "prepare": "a folder of DICOM/NIfTI or GeoTIFF plus text to a manifest: selfplay prepare medical|remote-sensing SRC OUT",
 }
 
 
@@ -75,6 +77,53 @@ def evaluate(argv: list[str]) -> int:
     return 0
 
 
+def prepare(argv: list[str]) -> int:
+    import logging
+
+    from .prepare import PrepareError, prepare_medical, prepare_remote_sensing
+
+    parser = argparse.ArgumentParser(prog="selfplay prepare", description=COMMANDS["prepare"])
+    domains = parser.add_subparsers(dest="domain", required=True, metavar="{medical,remote-sensing}")
+    medical = domains.add_parser("medical", help="DICOM, NIfTI, PNG or JPEG with radiology reports (docs/medical.md)")
+    scenes = domains.add_parser("remote-sensing", help="GeoTIFF scenes or RGB chips with captions (docs/remote_sensing.md)")
+    for sub in (medical, scenes):
+        sub.add_argument("src", help="folder to read (walked recursively; never modified)")
+        sub.add_argument("out", help="folder to write: manifest.jsonl, images/, previews/, skipped.jsonl")
+        sub.add_argument("--previews", type=int, default=8, help="images on the contact sheet in OUT/previews")
+        sub.add_argument("--overwrite", action="store_true", help="write into a non-empty OUT")
+    medical.add_argument("--reports", help="reports table (CSV, JSONL or JSON) with findings/impression or report "
+                                           "columns and an image, file_name, study or uid column; else .txt reports")
+    medical.add_argument("--section", choices=("findings", "impression", "both"), default="findings",
+                         help="which part of the report becomes the item's text (findings falls back to impression)")
+    medical.add_argument("--window", help="lung, mediastinum, bone, brain or CENTRE,WIDTH (default: the file's own "
+                                          "window, else the image's min-max)")
+    medical.add_argument("--frame", type=int, help="frame of a multi-frame DICOM (default: the middle one)")
+    medical.add_argument("--slice", type=int, dest="slice_index", help="axial slice of a NIfTI volume (default: middle)")
+    scenes.add_argument("--captions", help="RSICD / UCM-captions / RSITMD-style JSON, or {file name: captions}")
+    scenes.add_argument("--bands", help="sentinel2_rgb, sentinel2_false_colour, rgb, or bands by name or 1-based "
+                                        "index: B4,B3,B2 or 1,2,3 (default: the first three)")
+    scenes.add_argument("--tile-size", type=int, default=448, help="side of the square tiles in pixels")
+    scenes.add_argument("--stretch", default="2,98", help="LOW,HIGH percentiles mapped to 0 and 255, or none")
+    scenes.add_argument("--nodata", type=float, help="nodata value (default: the file's own)")
+    scenes.add_argument("--min-valid", type=float, default=0.5, dest="min_valid_share",
+                        help="drop tiles with a smaller share of valid (not nodata) pixels")
+    args = vars(parser.parse_args(argv))
+    domain = args.pop("domain")
+    log, handler = logging.getLogger("selfplay"), logging.StreamHandler()  # warnings and progress on stderr
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        summary = (prepare_medical if domain == "medical" else prepare_remote_sensing)(**args)
+    except PrepareError as error:
+        print(f"selfplay prepare: {error}", file=sys.stderr)
+        return 2
+    finally:
+        log.removeHandler(handler)
+    print("\n".join(summary.lines()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
@@ -89,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         return export(argv[1:])
     if argv and argv[0] == "eval":
         return evaluate(argv[1:])
+    if argv and argv[0] == "prepare":
+        return prepare(argv[1:])
     from .run import run
 
     return run(argv[1:] if argv and argv[0] == "run" else argv)
