@@ -4,6 +4,7 @@ a self-play round on each prepared folder with the tiny model."""
 
 import json
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ rasterio = pytest.importorskip("rasterio")
 from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 # A CT row in HU: under, at the centre of, at the top of and above the lung window (-600, 1500).
 LUNG_ROW = [-1350, -600, 150, 3000]
 MIMIC_REPORT = """FINAL REPORT
@@ -236,24 +238,29 @@ def test_missing_band_skips_that_file_by_name_and_bad_options_exit_2(tmp_path, c
 
 
 @pytest.mark.slow
-def test_one_selfplay_round_on_each_prepared_folder(tiny_qwen, tmp_path):
+def test_one_selfplay_round_on_each_prepared_folder_with_its_preset(tiny_qwen, tmp_path):
+    """The shipped preset (focus, answer types, rewards, KL, gradient checkpointing) scaled down to the
+    tiny model: its path, its 56 px pixel budget, one short round, no evaluation."""
+    import yaml
+
     from selfplay.config import from_dict
     from selfplay.runner import main
 
     medical_src, reports = medical_folder(tmp_path / "medical")
     prepare_medical(medical_src, tmp_path / "medical/prepared", reports=reports, window="lung")
-    scenes_src, captions = remote_sensing_folder(tmp_path / "rs")
-    prepare_remote_sensing(scenes_src, tmp_path / "rs/prepared", captions=captions, tile_size=48)
-    for domain, focus, types in (("medical", "radiology", ["yes_no", "short_phrase"]),
-                                 ("rs", "remote_sensing", ["yes_no", "number"])):
+    scenes_src, captions = remote_sensing_folder(tmp_path / "remote_sensing")
+    prepare_remote_sensing(scenes_src, tmp_path / "remote_sensing/prepared", captions=captions, tile_size=48)
+    for domain in ("medical", "remote_sensing"):
+        raw = yaml.safe_load((ROOT / "configs" / f"{domain}_qwen2_5_vl_3b.yaml").read_text())
         out = tmp_path / domain / "run"
-        history = main(from_dict({
-            "output_dir": str(out), "cache_dir": str(tmp_path / "cache"), "model": {"path": str(tiny_qwen)},
-            "data": {"source": str(tmp_path / domain / "prepared" / MANIFEST_FILE)},
-            "game": {"rounds": 1, "items_per_round": 4, "questions_per_item": 2, "answers_per_question": 2,
-                     "blind_answers": 1, "question_focus": focus, "answer_types": types},
-            "eval": {"data": ""},
-        }))
+        raw.update(output_dir=str(out), cache_dir=str(tmp_path / "cache"))
+        raw["model"].update(path=str(tiny_qwen), max_pixels=56 * 56, min_pixels=56 * 56)
+        raw["data"]["source"] = str(tmp_path / domain / "prepared" / MANIFEST_FILE)
+        raw["game"].update(rounds=1, items_per_round=4, questions_per_item=2, answers_per_question=2,
+                           blind_answers=1, generation_batch_size=16, question_max_new_tokens=16,
+                           answer_max_new_tokens=4)
+        raw["train"].update(questioner_steps=1, answerer_steps=1)
+        history = main(from_dict(raw))
         assert len(history) == 1 and history[0]["candidates"] == 4 * 2
         assert len(read_jsonl(out / "metrics.jsonl")) == 1
         games = read_jsonl(out / "games.jsonl")
