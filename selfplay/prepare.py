@@ -341,12 +341,13 @@ def prepare_medical(src: str | Path, out: str | Path, *, reports: str | Path | N
 
     def convert(path: Path, source: str) -> Iterator[Item]:
         image = read_medical_image(path, window=centre_width, frame=frame, slice_index=slice_index)
-        name = path.name.lower()
-        meta = {"window": list(centre_width) if isinstance(centre_width, tuple) else centre_width}
-        if name.endswith((".nii", ".nii.gz")):
-            meta["slice"] = slice_index
-        elif not name.endswith((".png", ".jpg", ".jpeg")):  # DICOM, with or without a suffix
-            meta["frame"] = frame
+        name, shown = path.name.lower(), list(centre_width) if isinstance(centre_width, tuple) else centre_width
+        if name.endswith((".png", ".jpg", ".jpeg")):
+            meta = {}  # already 8-bit: no window, no plane to choose
+        elif name.endswith((".nii", ".nii.gz")):
+            meta = {"window": shown, "slice": slice_index}
+        else:  # DICOM, with or without a suffix
+            meta = {"window": shown, "frame": frame}
         yield Item(source, image, find_report(path, src, table, section), source, meta)
 
     options = {"reports": str(reports) if reports else None, "section": section, "window": window,

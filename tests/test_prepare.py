@@ -70,6 +70,7 @@ def medical_folder(root):
     (src / "files/p10/p1000/s5001.txt").write_text(MIMIC_REPORT)
     write_dicom(src / "iu/CXR7_IM-0001-1001.dcm", ct_slice(1))
     write_dicom(src / "iu/unpaired.dcm", ct_slice(2))
+    Image.fromarray(np.full((24, 20), 77, np.uint8)).save(src / "iu/CXR9_IM-0002-1001.png")
     nibabel.save(nibabel.Nifti1Image(np.arange(16 * 16 * 5, dtype=np.float32).reshape(16, 16, 5), np.eye(4)),
                  src / "vol.nii.gz")
     whole = write_dicom(src / "broken/truncated.dcm", ct_slice(3)).read_bytes()
@@ -81,7 +82,8 @@ def medical_folder(root):
     (src / "notes.md").write_text("not an image")
     reports = root / "reports.csv"
     reports.write_text("filename,findings,impression\n"
-                       "CXR7_IM-0001-1001.dcm.png,Heart size normal. Seen 03/04/2019.,No acute disease.\n")
+                       "CXR7_IM-0001-1001.dcm.png,Heart size normal. Seen 03/04/2019.,No acute disease.\n"
+                       "CXR9_IM-0002-1001,,Stable chest.\n")
     return src, reports
 
 
@@ -120,8 +122,8 @@ def test_medical_manifest_pairs_reports_windows_pixels_and_skips_broken_files(tm
     with caplog.at_level(logging.INFO, logger="selfplay"):
         summary = prepare_medical(src, out, reports=reports, window="lung")
     rows = {row["id"]: row for row in read_jsonl(out / MANIFEST_FILE)}
-    assert list(rows) == ["files/p10/p1000/s5001/view1.dcm", "iu/CXR7_IM-0001-1001.dcm", "iu/unpaired.dcm",
-                          "vol.nii.gz"]
+    assert list(rows) == ["files/p10/p1000/s5001/view1.dcm", "iu/CXR7_IM-0001-1001.dcm",
+                          "iu/CXR9_IM-0002-1001.png", "iu/unpaired.dcm", "vol.nii.gz"]
     mimic = rows["files/p10/p1000/s5001/view1.dcm"]
     assert mimic == {"id": mimic["id"], "image": "images/files/p10/p1000/s5001/view1.dcm.png",
                      "text": "Compared with the study of [DATE] read by Dr. [NAME], the lungs are clear. No effusion.",
@@ -129,6 +131,9 @@ def test_medical_manifest_pairs_reports_windows_pixels_and_skips_broken_files(tm
     assert rows["iu/CXR7_IM-0001-1001.dcm"]["text"] == "Heart size normal. Seen [DATE]."
     assert rows["iu/unpaired.dcm"]["text"] is None
     assert rows["vol.nii.gz"]["slice"] is None and "frame" not in rows["vol.nii.gz"]
+    plain = rows["iu/CXR9_IM-0002-1001.png"]  # an 8-bit PNG passes through; findings fall back to impression
+    assert plain["text"] == "Stable chest." and "window" not in plain
+    assert np.asarray(Image.open(out / plain["image"])).tolist() == [[77] * 20] * 24
 
     pixels = np.asarray(Image.open(out / mimic["image"]))
     assert pixels.shape == (32, 32) and pixels.dtype == np.uint8
@@ -140,7 +145,7 @@ def test_medical_manifest_pairs_reports_windows_pixels_and_skips_broken_files(tm
     assert skipped["broken/truncated.dcm"]
     for name in skipped:
         assert any(name in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
-    assert (summary.converted, len(summary.skipped), summary.without_text, summary.ignored) == (4, 2, 2, 2)
+    assert (summary.converted, len(summary.skipped), summary.without_text, summary.ignored) == (5, 2, 2, 2)
     assert not list(out.rglob("*truncated*")) and not list(out.rglob("*.tmp"))
 
     previews = (out / "previews" / "previews.md").read_text()
@@ -166,7 +171,7 @@ def test_medical_command_line_summary_refusals_and_overwrite(tmp_path, capsys):
     out = tmp_path / "prepared"
     assert cli(["prepare", "medical", str(src), str(out), "--reports", str(reports), "--previews", "2"]) == 0
     printed = capsys.readouterr().out
-    assert "4 images from 6 files" in printed and "skipped 2 files" in printed and "no pixel data: 1" in printed
+    assert "5 images from 7 files" in printed and "skipped 2 files" in printed and "no pixel data: 1" in printed
     assert "without text: 2" in printed and "ignored 2 files" in printed and "previews: 2" in printed
     assert cli(["prepare", "medical", str(src), str(out)]) == 2
     assert "not empty; pass --overwrite" in capsys.readouterr().err
@@ -176,6 +181,7 @@ def test_medical_command_line_summary_refusals_and_overwrite(tmp_path, capsys):
     assert cli(["prepare", "medical", str(src), str(tmp_path / "o3"), "--window", "soft"]) == 2
     assert cli(["prepare", "medical", str(src), str(src / "files")]) == 2  # inside SRC is fine, SRC itself not
     assert sorted(p.name for p in src.iterdir()) == ["broken", "files", "iu", "notes.md", "vol.nii.gz"]
+    assert len(list((src / "iu").iterdir())) == 3
 
 
 # --- remote sensing --------------------------------------------------------------------------------
