@@ -75,16 +75,20 @@ class Summary:
 
     def lines(self) -> list[str]:
         reasons = Counter(_reason_kind(record["reason"]) for record in self.skipped)
-        grouped = "; ".join(f"{reason}: {count}" for reason, count in reasons.most_common())
-        lines = [f"prepare {self.domain}: {self.converted} images from {self.files} files in {self.src} "
-                 f"-> {self.out / MANIFEST_FILE}"]
-        lines.append(f"skipped {len(self.skipped)} files" + (f" ({grouped}); see {self.out / SKIPPED_FILE}"
-                                                             if self.skipped else ""))
-        lines.append(f"without text: {self.without_text} images, kept with text null (played images-only)")
+        grouped = ", ".join(f"{reason} ({count})" for reason, count in reasons.most_common())
+        lines = [f"prepare {self.domain}: {_count(self.converted, 'image')} from {_count(self.files, 'file')} "
+                 f"in {self.src} -> {self.out / MANIFEST_FILE}"]
+        lines.append(f"skipped {_count(len(self.skipped), 'file')}" + (
+            f": {grouped}; see {self.out / SKIPPED_FILE}" if self.skipped else ""))
+        lines.append(f"without text: {_count(self.without_text, 'image')} (kept with text null, played images-only)")
         if self.ignored:
-            lines.append(f"ignored {self.ignored} files that are not images of this domain (reports, sidecars)")
+            lines.append(f"ignored {_count(self.ignored, 'file')} that are not images of this domain (reports, sidecars)")
         lines.append(f"previews: {self.previews} in {self.out / PREVIEWS_DIR} (sheet.png, previews.md)")
         return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _reason_kind(reason: str) -> str:
@@ -218,7 +222,7 @@ def write_previews(out: Path, rows: list[dict]) -> int:
                   f"- source: `{row['source']}`", *(f"- {k}: `{json.dumps(v)}`" for k, v in meta.items()),
                   f"- text: {row['text'] if row['text'] is not None else '(none)'}", ""]
     _write_png(sheet, folder / "sheet.png")
-    _write_atomic(folder / "previews.md", "\n".join(lines))
+    _write_atomic(folder / "previews.md", "\n".join(lines) + "\n")
     return len(rows)
 
 

@@ -171,8 +171,8 @@ def test_medical_command_line_summary_refusals_and_overwrite(tmp_path, capsys):
     out = tmp_path / "prepared"
     assert cli(["prepare", "medical", str(src), str(out), "--reports", str(reports), "--previews", "2"]) == 0
     printed = capsys.readouterr().out
-    assert "5 images from 7 files" in printed and "skipped 2 files" in printed and "no pixel data: 1" in printed
-    assert "without text: 2" in printed and "ignored 2 files" in printed and "previews: 2" in printed
+    assert "5 images from 7 files" in printed and "skipped 2 files: " in printed and "no pixel data (1)" in printed
+    assert "without text: 2 images" in printed and "ignored 2 files" in printed and "previews: 2" in printed
     assert cli(["prepare", "medical", str(src), str(out)]) == 2
     assert "not empty; pass --overwrite" in capsys.readouterr().err
     assert cli(["prepare", "medical", str(src), str(out), "--overwrite"]) == 0
