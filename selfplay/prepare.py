@@ -180,8 +180,8 @@ def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored
         else:
             rows += written
         if count % PROGRESS_EVERY == 0 and count < len(files):
-            logger.info("prepare: %d of %d files, %d images, %d skipped", count, len(files),
-                        len(rows), len(summary.skipped))
+            logger.info("prepare: %d of %d files, %s, %d skipped", count, len(files),
+                        _count(len(rows), "image"), len(summary.skipped))
     summary.converted = len(rows)
     summary.without_text = sum(row["text"] is None for row in rows)
     _write_atomic(out / MANIFEST_FILE, _jsonl(rows))
@@ -232,7 +232,7 @@ def write_previews(out: Path, rows: list[dict]) -> int:
 
 
 def read_table(path: str | Path) -> list[dict]:
-    """Rows of a reports or captions table: JSONL, a JSON list of objects, or CSV with a header."""
+    """Rows of a reports table: CSV with a header, a JSON list of objects, or JSONL (any other suffix)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise PrepareError(f"reports file {path} does not exist")

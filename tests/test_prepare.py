@@ -116,9 +116,10 @@ def read_jsonl(path):
 # --- medical ---------------------------------------------------------------------------------------
 
 
-def test_medical_manifest_pairs_reports_windows_pixels_and_skips_broken_files(tmp_path, caplog):
+def test_medical_manifest_pairs_reports_windows_pixels_and_skips_broken_files(tmp_path, caplog, monkeypatch):
     src, reports = medical_folder(tmp_path)
     out = tmp_path / "prepared"
+    monkeypatch.setattr("selfplay.prepare.PROGRESS_EVERY", 3)
     with caplog.at_level(logging.INFO, logger="selfplay"):
         summary = prepare_medical(src, out, reports=reports, window="lung")
     rows = {row["id"]: row for row in read_jsonl(out / MANIFEST_FILE)}
@@ -145,6 +146,7 @@ def test_medical_manifest_pairs_reports_windows_pixels_and_skips_broken_files(tm
     assert skipped["broken/truncated.dcm"]
     for name in skipped:
         assert any(name in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+    assert "prepare: 3 of 7 files, 1 image, 2 skipped" in caplog.text  # broken/ sorts first
     assert (summary.converted, len(summary.skipped), summary.without_text, summary.ignored) == (5, 2, 2, 2)
     assert not list(out.rglob("*truncated*")) and not list(out.rglob("*.tmp"))
 
