@@ -313,6 +313,7 @@ def report_text(row_or_text: dict | str, section: str = "findings") -> str | Non
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _NAME_WORD = r"[A-Z](?:\.|[A-Za-z'-]+\b)(?!\s*:)"  # "John", "J.", "SMITH"; not the next "MRN:"
+_TITLE = r"(?:Dr|Mr|Mrs|Ms|Miss)\.?\s+"  # kept, so that "Signed by: Dr. Adams" loses the name, not the title
 _NAME = rf"{_NAME_WORD}(?:,?[ \t]+{_NAME_WORD}){{0,2}}"
 _IDENTIFIER_PATTERNS = [
     (re.compile(rf"\b\d{{4}}-\d{{1,2}}-\d{{1,2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
@@ -324,7 +325,7 @@ _IDENTIFIER_PATTERNS = [
                 re.IGNORECASE), r"\1[ID]"),
     (re.compile(r"\b\d{6,}\b"), "[ID]"),
     (re.compile(rf"(\b(?i:(?:patient )?name|patient|pt|physician|radiologist|attending|signed by|"
-                rf"referring(?: physician)?)\s*:\s*|\b(?:Dr|Mr|Mrs|Ms|Miss)\.?\s+){_NAME}"), r"\1[NAME]"),
+                rf"referring(?: physician)?)\s*:\s*(?:{_TITLE})?|\b{_TITLE}){_NAME}"), r"\1[NAME]"),
 ]
 
 
