@@ -161,17 +161,15 @@ def _pick_kind(rng: random.Random, domain: str, objects: list[SceneObject]) -> t
     return shape, rng.choice(shapes[shape])
 
 
-def make_scene(rng: random.Random, domain: str, size: int = 56, max_objects: int = MAX_OBJECTS) -> Scene:
-    """Draw 1 to ``max_objects`` non-overlapping objects; rejected positions are sampled again."""
+def make_scene(rng: random.Random, domain: str, size: int = 56) -> Scene:
+    """Draw 1 to ``MAX_OBJECTS`` non-overlapping objects; rejected positions are sampled again."""
     _check(domain, size)
-    if not 1 <= max_objects <= MAX_OBJECTS:
-        raise ValueError(f"max_objects must be in 1..{MAX_OBJECTS}, got {max_objects}")
     organ = None
     if domain == "scan":
         organ = (round(0.5 + rng.uniform(-0.03, 0.03), 4), round(0.5 + rng.uniform(-0.03, 0.03), 4),
                  round(rng.uniform(0.41, 0.46), 4), round(rng.uniform(0.38, 0.44), 4))
     objects: list[SceneObject] = []
-    target = rng.randint(1, max_objects)
+    target = rng.randint(1, MAX_OBJECTS)
     while not objects or len(objects) < target:
         shape, colour = _pick_kind(rng, domain, objects)
         size_word = rng.choice(("small", "large"))
@@ -611,14 +609,13 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def generate(out_dir: str | Path, domain: str, n: int, seed: int, size: int = 56,
-             qa_per_image: int = 4, omit: float = 0.3, max_objects: int = MAX_OBJECTS) -> Path:
+             qa_per_image: int = 4, omit: float = 0.3) -> Path:
     """Write ``n`` scenes of ``domain`` under ``out_dir`` and return ``out_dir``.
 
     ``images/<id>.png``; ``manifest.jsonl`` (``{"id", "image", "text"}``, what training reads);
     ``qa.jsonl`` (``{"id", "image", "question", "answer", "qtype", "choices"}``, for evaluation
     only); ``scenes.jsonl`` (``{"id", "image", "scene"}``). Scene, caption and questions draw from
     separate streams, so changing ``omit`` or ``qa_per_image`` leaves the images unchanged.
-    ``max_objects`` below ``MAX_OBJECTS`` makes simpler scenes (a warm-start curriculum's first stage).
     """
     _check(domain, size)
     if n < 0 or qa_per_image < 0 or not 0 <= omit <= 1:
@@ -629,7 +626,7 @@ def generate(out_dir: str | Path, domain: str, n: int, seed: int, size: int = 56
     for i in range(n):
         item_id, key = f"{domain}-{i:05d}", f"shapes-world/{domain}/{seed}/{i}"
         image = f"images/{item_id}.png"
-        scene = make_scene(random.Random(f"{key}/scene"), domain, size, max_objects)
+        scene = make_scene(random.Random(f"{key}/scene"), domain, size)
         render(scene).save(out / image, format="PNG")
         manifest.append({"id": item_id, "image": image, "text": caption(scene, random.Random(f"{key}/text"), omit)})
         for qa in questions(scene, random.Random(f"{key}/qa"), qa_per_image):

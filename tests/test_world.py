@@ -19,7 +19,6 @@ from PIL import Image
 from selfplay.data import read_items
 from selfplay.world import (
     DOMAINS,
-    MAX_OBJECTS,
     PALETTE,
     QTYPES,
     SHAPES,
@@ -531,10 +530,3 @@ def test_load_scenes_round_trips_generated_scenes(tmp_path):
             png = tmp_path / "again.png"
             render(scene).save(png, format="PNG")
             assert png.read_bytes() == (root / r["image"]).read_bytes()
-
-
-def test_max_objects_bounds_the_scene_and_is_checked(tmp_path):
-    out = generate(tmp_path / "one", "source", n=12, seed=4, max_objects=1)
-    assert all(len(scene.objects) == 1 for scene in load_scenes(out).values())
-    with pytest.raises(ValueError, match="max_objects"):
-        generate(tmp_path / "bad", "source", n=1, seed=0, max_objects=MAX_OBJECTS + 1)
