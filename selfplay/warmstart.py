@@ -4,7 +4,8 @@ Self-play cannot start from a model that never produces a parseable question. Wi
 checkpoints an instruction-tuned VLM already follows the format; a random tiny model does not, so
 this recipe fine-tunes it (TRL's SFTTrainer, full weights) on source-domain captions and
 ground-truth QA written in exactly the roles' formats. The result is an ordinary checkpoint folder.
-Target domains (scan, aerial) are never seen here: they are what self-play adapts to.
+Target domains (scan, aerial) give at most text (`language_rows`): no target image is ever seen
+here, and no answer about one; adapting to them is what self-play is for.
 """
 
 from __future__ import annotations
@@ -40,30 +41,20 @@ def grounded_in(question: str, text: str) -> bool:
     return bool(content) and content <= words
 
 
-def _nonce(rng: random.Random) -> str:
-    consonants, vowels = "bdfgklmnprstvz", "aeiou"
-    return "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(2, 3)))
+def _questioner_row(text: str, question: str, answer: str, image) -> dict:
+    return {"prompt": questioner_messages(text, ANSWER_TYPES),
+            "completion": [{"role": "assistant", "content": format_candidate(question, answer)}],
+            "image": image}
 
 
-def renamed(texts: list[str], words: list[str], rng: random.Random) -> list[str]:
-    """The same texts with each content word (and its plural) swapped for one made-up word.
-
-    Why: a questioner that has only seen the source domain's words keeps asking about circles and
-    squares on a scan. Asking about made-up words that only its context contains teaches it to take
-    the subject of a question from the context, whatever the domain's vocabulary.
-    """
-    mapping = {word: _nonce(rng) for word in words}
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, mapping)) + r")(s?)\b", re.IGNORECASE)
-    return [pattern.sub(lambda m: mapping[m.group(1).lower()] + m.group(2), text) for text in texts]
+def _answerer_row(question: str, answer: str, image) -> dict:
+    return {"prompt": answerer_messages(question),
+            "completion": [{"role": "assistant", "content": format_answer(answer)}],
+            "image": image}
 
 
-def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4, renamed_copies: int = 0) -> list[dict]:
-    """Prompt-completion rows for both roles from a world folder (manifest.jsonl + qa.jsonl).
-
-    `renamed_copies` adds that many copies of each questioner row with made-up object words. Off by
-    default: with 300 steps it taught the tiny questioner to invent words, not to copy them (see
-    docs/learning.md).
-    """
+def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> list[dict]:
+    """Prompt-completion rows for both roles from a world folder (manifest.jsonl + qa.jsonl)."""
     from PIL import Image
 
     data_dir = Path(data_dir)
@@ -71,28 +62,47 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4, rena
     qa_by_id: dict[str, list[dict]] = {}
     for row in read_jsonl(data_dir / "qa.jsonl"):
         qa_by_id.setdefault(row["id"], []).append(row)
-    rng = random.Random(seed)
     rows = []
     for item_id, item in manifest.items():
-        image = Image.open(data_dir / item["image"]).convert("RGB")
         qas = qa_by_id.get(item_id, [])[:per_image]
+        if not qas:
+            continue
+        image = Image.open(data_dir / item["image"]).convert("RGB")
         # The questioner learns to ask about what its context mentions, so that on a new domain it
         # copies the new domain's words from the report or caption instead of its own old vocabulary.
         text = item.get("text") or ""
-        for qa in [qa for qa in qas if grounded_in(qa["question"], text)]:
-            variants = [(text, qa["question"], qa["answer"])]
-            content = sorted(content_words(qa["question"]))
-            variants += [tuple(renamed([text, qa["question"], qa["answer"]], content, rng))
-                         for _ in range(renamed_copies)]
-            for context, question, answer in variants:
-                rows.append({"prompt": questioner_messages(context, ANSWER_TYPES),
-                             "completion": [{"role": "assistant", "content": format_candidate(question, answer)}],
-                             "image": image})
-        for qa in qas:
-            rows.append({"prompt": answerer_messages(qa["question"]),
-                         "completion": [{"role": "assistant", "content": format_answer(qa["answer"])}],
-                         "image": image})
-    rng.shuffle(rows)
+        rows += [_questioner_row(text, qa["question"], qa["answer"], image)
+                 for qa in qas if grounded_in(qa["question"], text)]
+        rows += [_answerer_row(qa["question"], qa["answer"], image) for qa in qas]
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
+    """Questioner rows from the captions and questions of `domains`, with a blank image: text only.
+
+    Why: a pretrained VLM has read the language of radiology reports and remote-sensing captions, so
+    on such data its questioner can ask about what the text names. The tiny model has read nothing,
+    and it does not learn to copy unseen words from its context in a few CPU minutes (made-up-word
+    copies taught it to invent words: docs/learning.md). These rows give it that reading knowledge
+    and nothing more: scenes are drawn but never rendered, the image is blank grey, and there are
+    no answerer rows, so it sees no target image and no answer about one.
+    """
+    from PIL import Image
+
+    from .world import caption, make_scene, questions
+
+    blank = Image.new("RGB", (56, 56), (128, 128, 128))
+    rows = []
+    for domain in domains:
+        for i in range(n):
+            key = f"warmstart-language/{domain}/{seed}/{i}"
+            scene = make_scene(random.Random(f"{key}/scene"), domain)
+            text = caption(scene, random.Random(f"{key}/text"))
+            rows += [_questioner_row(text, qa.question, qa.answer, blank)
+                     for qa in questions(scene, random.Random(f"{key}/qa"), per_scene)
+                     if grounded_in(qa.question, text)]
+    random.Random(seed).shuffle(rows)
     return rows
 
 
@@ -108,18 +118,36 @@ def _progress_callback():
 
 
 def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, steps: int = 300,
-               batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0) -> Path:
-    """Fine-tune `base_path` on the world at `data_dir` and save the result to `out_dir`."""
+               language_domains: tuple[str, ...] = (), batch_size: int = 32, learning_rate: float = 1e-3,
+               seed: int = 0) -> Path:
+    """Fine-tune `base_path` on the world at `data_dir` (plus `language_rows(language_domains)`, one
+    row in nine) and save the result to `out_dir`."""
     import torch
-    from datasets import Dataset
-    from transformers import AutoModelForImageTextToText, AutoProcessor, PrinterCallback
-    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoModelForImageTextToText, AutoProcessor
 
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32)
     processor = AutoProcessor.from_pretrained(base_path)
     rows = warmstart_rows(data_dir, seed)
-    log.info("warm start: %d SFT rows from %s, %d steps of %d", len(rows), data_dir, steps, batch_size)
+    if language_domains:
+        rows += language_rows(language_domains, n=len(rows) // 8, seed=seed)
+        random.Random(seed).shuffle(rows)
+    log.info("warm start: %d SFT rows, %d steps of %d", len(rows), steps, batch_size)
+    _train(model, processor, rows, steps, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
+def _train(model, processor, rows: list[dict], steps: int, *, batch_size: int, learning_rate: float,
+           seed: int) -> None:
+    """SFT with TRL's SFTTrainer: full weights, loss on the completion only, cosine schedule."""
+    import torch
+    from datasets import Dataset
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
     with tempfile.TemporaryDirectory(prefix="selfplay-warmstart-") as scratch:
         args = SFTConfig(output_dir=scratch, max_steps=steps, per_device_train_batch_size=batch_size,
                          learning_rate=learning_rate, lr_scheduler_type="cosine", warmup_steps=max(1, steps // 20),
@@ -132,7 +160,3 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
         trainer.train()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         log.info("warm start: loss %.3f -> %.3f", losses[0], losses[-1])
-    out = Path(out_dir)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out

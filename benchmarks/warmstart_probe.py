@@ -1,0 +1,109 @@
+"""Does the warm-started base model see its image and read its context? Self-play can only sharpen what
+the base model already does, so this is measured before any learning table.
+
+For a warm-start recipe (steps, source scenes, language domains) it builds the model, then prints:
+  answerer   accuracy on each domain's held-out QA, with the image and blind (a blank grey image);
+             equal numbers mean the model does not use the image;
+  questioner on each domain's training items, sampled as self-play samples them: the share of
+             candidates that parse, whose question can be checked against the scene graph
+             (world.truth), and whose own reference answer is right.
+
+    python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
+    python benchmarks/warmstart_probe.py --model ~/.cache/selfplay/models/shapes-qwen2_vl   # probe only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rewards.normalize import answers_match  # noqa: E402
+from roles.formats import ANSWER_TYPES  # noqa: E402
+from roles.questioner import parse_candidate, questioner_messages  # noqa: E402
+from selfplay.data import load_image  # noqa: E402
+from selfplay.engine import HFEngine, Prompt  # noqa: E402
+from selfplay.evaluate import evaluate, read_qa  # noqa: E402
+from selfplay.records import read_jsonl  # noqa: E402
+from selfplay.world import DOMAINS, generate, load_scenes, truth  # noqa: E402
+
+PIXELS = 56 * 56
+
+
+def questioner_probe(model, processor, world_dir: Path, items: int, temperature: float) -> dict:
+    """Parse rate, checkable share and reference accuracy of 4 sampled candidates per item."""
+    scenes = load_scenes(world_dir)
+    rows = read_jsonl(world_dir / "manifest.jsonl")[:items]
+    prompts = [Prompt(questioner_messages(row["text"], ANSWER_TYPES),
+                      load_image(world_dir / row["image"], max_pixels=PIXELS, min_pixels=PIXELS)) for row in rows]
+    groups = HFEngine(model, processor, temperature=temperature).generate(None, prompts, 4, 24)
+    parsed = checked = right = 0
+    for row, group in zip(rows, groups):
+        for sample in group:
+            candidate = parse_candidate(sample.text, ANSWER_TYPES)
+            if candidate is None:
+                continue
+            parsed += 1
+            answer = truth(scenes[row["id"]], candidate.question)
+            if answer is not None:
+                checked += 1
+                right += answers_match(candidate.reference, answer)
+    total = 4 * len(rows)
+    return {"parsed": parsed / total, "checkable": checked / total,
+            "reference_right": right / checked if checked else 0.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="probe this checkpoint folder instead of building one")
+    parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="what the warm start starts from")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--scenes", type=int, default=300, help="source scenes of the warm start")
+    parser.add_argument("--language", nargs="*", default=[], choices=DOMAINS[1:])
+    parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
+    parser.add_argument("--work", type=Path, default=Path("runs/warmstart_probe"))
+    parser.add_argument("--cache", default="~/.cache/selfplay")
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    import torch
+
+    from selfplay.config import ModelConfig
+    from selfplay.modeling import load_model_and_processor, resolve_model_path
+    from selfplay.runner import resolve_world
+    from selfplay.warmstart import warm_start
+
+    report: dict = {"settings": {k: str(v) for k, v in vars(args).items()}}
+    model_dir = Path(args.model).expanduser() if args.model else None
+    if model_dir is None:
+        base = resolve_model_path(ModelConfig(path=args.base), args.cache)
+        source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
+        started = time.perf_counter()
+        model_dir = warm_start(base, source, args.out, steps=args.steps, language_domains=tuple(args.language))
+        report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model, processor = load_model_and_processor(model_dir, torch.float32)
+    model.to(device)
+    torch.manual_seed(0)
+    for domain in DOMAINS:
+        eval_dir = resolve_world(f"builtin:shapes-{domain}-eval", args.cache, "probe")
+        qa = read_qa(eval_dir)[:args.questions]
+        result = evaluate(model, processor, qa, role=None, max_pixels=PIXELS, min_pixels=PIXELS, blind_mode="blank")
+        train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "probe")
+        report[domain] = {"accuracy": result["accuracy"], "blind_accuracy": result["blind_accuracy"],
+                          "chance": result["chance"]["all"],
+                          "questioner": questioner_probe(model, processor, train_dir, 40, args.temperature)}
+        print(f"{domain}: accuracy {result['accuracy']['all']:.3f} (blind {result['blind_accuracy']['all']:.3f}, "
+              f"chance {result['chance']['all']:.3f}); questioner {report[domain]['questioner']}", flush=True)
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
