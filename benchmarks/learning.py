@@ -47,7 +47,7 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
         "rewards": dict(args.rewards),
         "train": {"seed": seed, "answerer_steps": args.answerer_steps, "questioner_steps": 1,
                   "learning_rate": args.lr},
-        "eval": {"data": str(eval_dir / "qa.jsonl"), "max_questions": args.eval_questions},
+        "eval": {"data": str(eval_dir / "qa.jsonl"), "max_questions": args.eval_questions, "every": args.eval_every},
     }
     if arm == "supervised":
         cfg["game"]["mode"] = "supervised"
@@ -107,10 +107,10 @@ def summarise(results: dict) -> dict:
     return table
 
 
-def markdown(table: dict, args, seconds: float) -> str:
+def markdown(table: dict, results: dict, args, seconds: float) -> str:
     lines = [f"# Learning table ({args.rounds} rounds, seeds {args.seeds}, {args.items} items per round, "
              f"G=K=4, answerer steps {args.answerer_steps}, lr {args.lr})", "",
-             "Command: `python benchmarks/learning.py " + " ".join(sys.argv[1:]) + f"` ({seconds / 60:.0f} min on "
+             f"Command: `python benchmarks/learning.py {args.command}` ({seconds / 60:.0f} min on "
              "2 CPU cores). Accuracy is exact match on held-out ground-truth QA after the last round, mean +- "
              "spread over seeds; blind = the same questions with a blank image.", "",
              "| domain | arm | accuracy | blind | chance | pseudo-label ref / silver | diversity |",
@@ -130,7 +130,30 @@ def markdown(table: dict, args, seconds: float) -> str:
         recovery = row["recovery_text"]
         lines.append(f"| {domain} | recovery of the supervised gain by selfplay_text | "
                      f"{'n/a (no supervised gain)' if recovery is None else f'{100 * recovery:.0f}%'} | | | | |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + per_round(results)) + "\n"
+
+
+def per_round(results: dict) -> list[str]:
+    """Accuracy / blind / reference pseudo-label accuracy after each evaluated round, mean over seeds:
+    the collapse check (none of them should fall round over round)."""
+    lines = ["", "Per evaluated round, mean over seeds: accuracy / blind accuracy / pseudo-label accuracy of "
+             "the references (self-play arms).", ""]
+    for domain, seeds in results.items():
+        runs = list(seeds.values())
+        rounds = [row["round"] for row in runs[0]["selfplay_text"]["rounds"]]
+        lines += [f"| {domain}, rounds played | " + " | ".join(str(r + 1) if r >= 0 else "0" for r in rounds) + " |",
+                  "|---|" + "---|" * len(rounds)]
+        for arm in ARMS:
+            cells = []
+            for i in range(len(rounds)):
+                rows = [run[arm]["rounds"][i] for run in runs]
+                cell = f"{statistics.fmean(r['accuracy'] for r in rows):.3f} / " \
+                       f"{statistics.fmean(r['blind_accuracy'] for r in rows):.3f}"
+                pseudo = [r["pseudo_label"]["reference"] for r in rows if r.get("pseudo_label", {}).get("checked")]
+                cells.append(cell + (f" / {statistics.fmean(pseudo):.2f}" if pseudo and arm != "supervised" else ""))
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def main_cli() -> None:
@@ -142,13 +165,23 @@ def main_cli() -> None:
     parser.add_argument("--answerer-steps", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--eval-questions", type=int, default=200)
+    parser.add_argument("--eval-every", type=int, default=2, help="evaluate after every N-th round (and before)")
     parser.add_argument("--model", default="builtin:shapes-qwen2_vl")
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--work", type=Path, default=Path("runs/learning"))
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    parser.add_argument("--rewards", type=json.loads, default={"keep_band": [0.0, 1.0], "require_agreement": False},
-                        help="JSON of rewards.* settings for the self-play arms")
+    parser.add_argument("--rewards", type=json.loads, default={},
+                        help="JSON of rewards.* settings for the self-play arms (default: the product's defaults)")
+    parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
     args = parser.parse_args()
+    args.command = " ".join(sys.argv[1:])
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        vars(args).update(saved["settings"])
+        args.command = saved["settings"].get("command", "")
+        (args.out / "learning.md").write_text(markdown(summarise(saved["runs"]), saved["runs"], args, saved["seconds"]))
+        return
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
     results: dict = {}
@@ -170,11 +203,10 @@ def main_cli() -> None:
                       flush=True)
     table = summarise(results)
     seconds = time.perf_counter() - started
-    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "learning.json").write_text(json.dumps({"table": table, "runs": results, "settings": {
         k: v for k, v in vars(args).items() if k not in ("work", "out")}, "seconds": seconds}, indent=1, default=str))
-    (args.out / "learning.md").write_text(markdown(table, args, seconds))
-    print(markdown(table, args, seconds))
+    (args.out / "learning.md").write_text(markdown(table, results, args, seconds))
+    print(markdown(table, results, args, seconds))
 
 
 if __name__ == "__main__":
