@@ -102,6 +102,8 @@ class RewardConfig:
     format_weight: float = _f(0.1, "Answerer reward for a well-formed answer.")
     keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer.")
     require_agreement: bool = _f(True, "Also require reference and silver label to agree to keep a question.")
+    balance_yes_no: bool = _f(True, "Keep as many yes as no targets among a round's kept questions, so the "
+                              "answerer cannot learn a yes/no prior from the questioner's bias.")
 
 
 @dataclass

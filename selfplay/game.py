@@ -16,7 +16,7 @@ from PIL import Image
 
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
-from rewards.filters import keep_for_answerer
+from rewards.filters import balance_yes_no, keep_for_answerer
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -111,7 +111,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
         band=tuple(r.difficulty_band), blind_weight=r.blind_weight, repetition_weight=r.repetition_weight,
         repetition_threshold=r.repetition_threshold, format_penalty=r.format_penalty,
     )
-    games, answerer_groups = [], []
+    games, groups = [], []
     for (play, c), candidate, answers, blind, term in zip(flat, candidates, parsed, parsed_blind, terms):
         game = {
             "round": round_index, "item_id": play.item.id, "image": str(play.item.image_path),
@@ -132,10 +132,15 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
                         answer_type=candidate.answer_type, answers=texts,
                         blind_answers=[s.text for s in play.blind[c]], silver=silver, p=p, target=target,
                         kept=kept, answer_rewards=rewards)
-            if kept:
-                answerer_groups.append(Group(answerer_messages(candidate.question), play.image,
-                                             play.answers[c], rewards))
+            groups.append(Group(answerer_messages(candidate.question), play.image, play.answers[c], rewards))
+        else:
+            groups.append(None)
         games.append(game)
+    if r.balance_yes_no:
+        for game, kept in zip(games, balance_yes_no([game["target"] for game in games],
+                                                    [game["kept"] for game in games])):
+            game["kept"] = kept
+    answerer_groups = [group for game, group in zip(games, groups) if game["kept"]]
     questioner_groups, start = [], 0
     for play in plays:
         end = start + len(play.candidates)

@@ -7,7 +7,7 @@ import pytest
 from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
-from rewards.filters import keep_for_answerer
+from rewards.filters import balance_yes_no, keep_for_answerer
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
     DIFFICULTY_SHAPES,
@@ -225,6 +225,16 @@ def test_answerer_rewards():
 )
 def test_keep_for_answerer_band_edges(p, kept):
     assert keep_for_answerer(p, "2", "two") is kept
+
+
+def test_balance_yes_no_equalises_and_leaves_other_targets():
+    targets = ["yes", "no", "yes", "3", "yes", "No", None, "yes"]
+    kept = [True, True, True, True, True, True, False, False]
+    out = balance_yes_no(targets, kept)
+    assert out == [True, True, True, True, False, True, False, False]
+    assert sum(k for k, t in zip(out, targets) if t == "yes") == 2 == sum(k for k, t in zip(out, targets) if t in ("no", "No"))
+    assert balance_yes_no(["yes", "yes"], [True, True]) == [False, False]  # no "no" at all: no yes/no prior
+    assert balance_yes_no([], []) == []
 
 
 def test_keep_for_answerer_on_disagreement():
