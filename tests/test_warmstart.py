@@ -2,8 +2,8 @@
 
 from roles.questioner import parse_candidate
 from roles.formats import ANSWER_TYPES
-from selfplay.warmstart import grounded_in, language_rows, warmstart_rows
-from selfplay.world import SHAPES
+from selfplay.warmstart import colour_rows, grounded_in, language_rows, warmstart_rows
+from selfplay.world import PALETTE, SHAPES
 
 
 def _completion(row: dict) -> str:
@@ -35,3 +35,15 @@ def test_language_rows_are_text_only_questioner_rows_in_the_target_vocabulary():
         assert row["image"].getextrema() == ((128, 128),) * 3  # blank grey: no target image is seen
         candidate = parse_candidate(_completion(row), ANSWER_TYPES)
         assert candidate is not None and grounded_in(candidate.question, row["prompt"][0]["content"])
+
+
+def test_colour_rows_name_the_colour_of_the_drawn_circle():
+    rows = colour_rows(40, seed=3)
+    assert rows == colour_rows(40, seed=3)
+    for row in rows:
+        colour = _completion(row).strip()
+        pixels = row["image"].getcolors()
+        # the circle's fill is the most common non-white colour, and it is the palette's colour for the answer
+        fill = max((count, rgb) for count, rgb in pixels if rgb != (255, 255, 255))[1]
+        assert fill == PALETTE["source"][colour]
+    assert len({_completion(row) for row in rows}) > 3
