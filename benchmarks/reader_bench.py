@@ -17,30 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/dicom_files.py writes the CT slice
+
+from dicom_files import write_dicom  # noqa: E402
 
 from selfplay.medical import read_dicom  # noqa: E402
 from selfplay.remote_sensing import read_raster, tiles  # noqa: E402
-
-
-def write_ct(path: Path, side: int = 512) -> Path:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID = CTImageStorage, generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PhotometricInterpretation = "CT", "MONOCHROME2"
-    ds.Rows = ds.Columns = side
-    ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 16, 12, 11, 0
-    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-    ds.WindowCenter, ds.WindowWidth = 40, 400
-    ds.PixelData = np.random.default_rng(0).integers(0, 4096, (side, side), dtype=np.uint16).tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 def write_geotiff(path: Path, side: int) -> Path:
@@ -64,7 +47,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        ct = write_ct(Path(scratch) / "ct.dcm")
+        pixels = np.random.default_rng(0).integers(0, 4096, (512, 512), dtype=np.uint16)
+        ct = write_dicom(Path(scratch) / "ct.dcm", pixels, bits_stored=12, RescaleSlope=1, RescaleIntercept=-1024,
+                         WindowCenter=40, WindowWidth=400)
         started = time.perf_counter()
         for _ in range(args.repeats):
             read_dicom(ct)

@@ -16,8 +16,7 @@ from selfplay.prepare import MANIFEST_FILE, SKIPPED_FILE, prepare_medical, prepa
 pydicom = pytest.importorskip("pydicom")
 nibabel = pytest.importorskip("nibabel")
 rasterio = pytest.importorskip("rasterio")
-from pydicom.dataset import Dataset, FileMetaDataset  # noqa: E402
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid  # noqa: E402
+from dicom_files import write_dicom  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # A CT row in HU: under, at the centre of, at the top of and above the lung window (-600, 1500).
@@ -35,25 +34,11 @@ CAPTIONS = {"images": [
 ]}
 
 
-def write_dicom(path, hu, **elements):
+def write_slice(path, hu, **elements):
     """A minimal CT slice: ``hu`` (rows, cols) stored as uint16 with Rescale Intercept -2048."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, meta.MediaStorageSOPInstanceUID, "CT"
-    ds.Rows, ds.Columns = hu.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    ds.RescaleSlope, ds.RescaleIntercept = 1, -2048
-    ds.PixelData = (np.asarray(hu) + 2048).astype("<u2").tobytes()
-    for keyword, value in elements.items():
-        setattr(ds, keyword, value)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    return write_dicom(path, (np.asarray(hu) + 2048).astype(np.uint16), RescaleSlope=1, RescaleIntercept=-2048,
+                       **elements)
 
 
 def ct_slice(seed=0, size=32):
@@ -66,16 +51,16 @@ def medical_folder(root):
     """MIMIC-style study with a free-text report, IU-style images named in a reports table, one image
     without text, a NIfTI volume, a truncated DICOM and one without pixel data."""
     src = root / "studies"
-    write_dicom(src / "files/p10/p1000/s5001/view1.dcm", ct_slice(0))
+    write_slice(src / "files/p10/p1000/s5001/view1.dcm", ct_slice(0))
     (src / "files/p10/p1000/s5001.txt").write_text(MIMIC_REPORT)
-    write_dicom(src / "iu/CXR7_IM-0001-1001.dcm", ct_slice(1))
-    write_dicom(src / "iu/unpaired.dcm", ct_slice(2))
+    write_slice(src / "iu/CXR7_IM-0001-1001.dcm", ct_slice(1))
+    write_slice(src / "iu/unpaired.dcm", ct_slice(2))
     Image.fromarray(np.full((24, 20), 77, np.uint8)).save(src / "iu/CXR9_IM-0002-1001.png")
     nibabel.save(nibabel.Nifti1Image(np.arange(16 * 16 * 5, dtype=np.float32).reshape(16, 16, 5), np.eye(4)),
                  src / "vol.nii.gz")
-    whole = write_dicom(src / "broken/truncated.dcm", ct_slice(3)).read_bytes()
+    whole = write_slice(src / "broken/truncated.dcm", ct_slice(3)).read_bytes()
     (src / "broken/truncated.dcm").write_bytes(whole[: len(whole) // 2])
-    path = write_dicom(src / "broken/nopixels.dcm", ct_slice(4))
+    path = write_slice(src / "broken/nopixels.dcm", ct_slice(4))
     ds = pydicom.dcmread(path)
     del ds.PixelData
     ds.save_as(path)
