@@ -117,16 +117,19 @@ def _progress_callback():
     return Progress()
 
 
-def colour_rows(n: int, seed: int = 0) -> list[dict]:
-    """Answerer rows "What colour is the circle?" about one large circle of a source colour.
+def colour_rows(n: int, seed: int = 0, every_form: bool = True) -> list[dict]:
+    """Answerer rows about one large circle of a source colour, asked in every answer form the world
+    uses: "What colour is the circle?", "Is the circle red?", "Is there a red circle?",
+    "How many red circles are there?" (yes and no, 1 and 0, come out even).
 
     Why: a tiny model learns to read its image tokens through a sudden transition, which this one
-    visual task crosses in about 200 steps and the world's full mixture does not cross in 700
-    (docs/learning.md). The look stage trains on it alone; the main stage keeps some of it.
+    visual task crosses in a few hundred steps and the world's full mixture does not cross in 700
+    (docs/learning.md). Asking only for a colour word taught the model to answer every question with
+    one; asking in every form ties the skill to reading the image, not to one kind of answer.
     """
     from PIL import Image, ImageDraw
 
-    from .world import PALETTE
+    from .world import PALETTE, _article
 
     colours = sorted(PALETTE["source"])
     rng = random.Random(f"warmstart-colour/{seed}")
@@ -136,7 +139,16 @@ def colour_rows(n: int, seed: int = 0) -> list[dict]:
         x, y = rng.randint(radius, 55 - radius), rng.randint(radius, 55 - radius)
         image = Image.new("RGB", (56, 56), (255, 255, 255))
         ImageDraw.Draw(image).ellipse([x - radius, y - radius, x + radius, y + radius], fill=PALETTE["source"][colour])
-        rows.append(_answerer_row("What colour is the circle?", colour, image))
+        asked = colour if rng.random() < 0.5 else rng.choice([c for c in colours if c != colour])
+        forms = [("What colour is the circle?", colour)]
+        if every_form:
+            forms += [
+                (f"Is the circle {asked}?", "yes" if asked == colour else "no"),
+                (f"Is there {_article(asked)} {asked} circle?", "yes" if asked == colour else "no"),
+                (f"How many {asked} circles are there?", "1" if asked == colour else "0"),
+        ]
+        question, answer = rng.choice(forms)
+        rows.append(_answerer_row(question, answer, image))
     return rows
 
 
@@ -153,14 +165,18 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
     model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32)
     processor = AutoProcessor.from_pretrained(base_path)
     if look_steps:
-        log.info("warm start, look stage: %d steps of %d colour questions", look_steps, batch_size)
-        _train(model, processor, colour_rows(4000, seed), look_steps, "constant_with_warmup",
-               batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+        # Colour words alone cross the transition fastest; every form then ties the skill to reading
+        # the image rather than to one kind of answer.
+        for every_form in (False, True):
+            log.info("warm start, look stage: %d steps of %d colour questions%s", look_steps, batch_size,
+                     " in every answer form" if every_form else "")
+            _train(model, processor, colour_rows(4000, seed + every_form, every_form), look_steps,
+                   "constant_with_warmup", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
     rows = warmstart_rows(data_dir, seed)
     if language_domains:
         rows += language_rows(language_domains, n=len(rows) // 8, seed=seed)
     if look_steps:
-        rows += colour_rows(len(rows) // 8, seed + 1)
+        rows += colour_rows(len(rows) // 8, seed + 2)
     random.Random(seed).shuffle(rows)
     log.info("warm start: %d SFT rows, %d steps of %d", len(rows), steps, batch_size)
     _train(model, processor, rows, steps, "cosine", batch_size=batch_size, learning_rate=learning_rate, seed=seed)

@@ -1,5 +1,9 @@
 """The warm start's SFT rows: what each role is taught, and that target domains give text only."""
 
+import re
+
+import pytest
+
 from roles.questioner import parse_candidate
 from roles.formats import ANSWER_TYPES
 from selfplay.warmstart import colour_rows, grounded_in, language_rows, warmstart_rows
@@ -37,13 +41,25 @@ def test_language_rows_are_text_only_questioner_rows_in_the_target_vocabulary():
         assert candidate is not None and grounded_in(candidate.question, row["prompt"][0]["content"])
 
 
-def test_colour_rows_name_the_colour_of_the_drawn_circle():
-    rows = colour_rows(40, seed=3)
-    assert rows == colour_rows(40, seed=3)
+def _question(row: dict) -> str:
+    content = row["prompt"][-1]["content"]
+    text = content if isinstance(content, str) else next(part["text"] for part in content if part["type"] == "text")
+    return text.splitlines()[0]
+
+
+@pytest.mark.parametrize("every_form", [False, True])
+def test_colour_rows_answer_from_the_drawn_circle(every_form):
+    rows = colour_rows(80, seed=3, every_form=every_form)
+    assert rows == colour_rows(80, seed=3, every_form=every_form)
+    by_rgb = {rgb: name for name, rgb in PALETTE["source"].items()}
+    forms = set()
     for row in rows:
-        colour = _completion(row).strip()
-        pixels = row["image"].getcolors()
-        # the circle's fill is the most common non-white colour, and it is the palette's colour for the answer
-        fill = max((count, rgb) for count, rgb in pixels if rgb != (255, 255, 255))[1]
-        assert fill == PALETTE["source"][colour]
-    assert len({_completion(row) for row in rows}) > 3
+        # the circle's fill is the most common non-white colour; the answer must follow from it
+        fill = max((count, rgb) for count, rgb in row["image"].getcolors() if rgb != (255, 255, 255))[1]
+        drawn, question, answer = by_rgb[fill], _question(row), _completion(row).strip()
+        asked = next((word for word in re.findall(r"[a-z]+", question) if word in PALETTE["source"]), None)
+        expected = {"What": drawn, "Is": "yes" if asked == drawn else "no",
+                    "How": "1" if asked == drawn else "0"}[question.split()[0]]
+        assert answer == expected, question
+        forms.add(" ".join(question.split()[:2]))
+    assert forms == ({"What colour", "Is the", "Is there", "How many"} if every_form else {"What colour"})
