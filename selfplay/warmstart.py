@@ -117,15 +117,19 @@ def _progress_callback():
     return Progress()
 
 
-def colour_rows(n: int, seed: int = 0, every_form: bool = True) -> list[dict]:
+def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = False) -> list[dict]:
     """Answerer rows about one large circle of a source colour, asked in every answer form the world
     uses: "What colour is the circle?", "Is the circle red?", "Is there a red circle?",
-    "How many red circles are there?" (yes and no, 1 and 0, come out even).
+    "How many red circles are there?" (yes and no, 1 and 0, come out even), and "Is the circle red
+    or blue?", whose answer is one of the words the question offers (as "Is the nodule bright or
+    dark?" asks on scan).
 
     Why: a tiny model learns to read its image tokens through a sudden transition, which this one
     visual task crosses in a few hundred steps and the world's full mixture does not cross in 700
     (docs/learning.md). Asking only for a colour word taught the model to answer every question with
     one; asking in every form ties the skill to reading the image, not to one kind of answer.
+    With `varied`, backgrounds are noisy fields of a random colour instead of white, as a pretrained
+    model's images are, so that colour reading does not hinge on a white page.
     """
     from PIL import Image, ImageDraw
 
@@ -137,19 +141,33 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True) -> list[dict]:
     for _ in range(n):
         colour, radius = rng.choice(colours), rng.randint(10, 16)
         x, y = rng.randint(radius, 55 - radius), rng.randint(radius, 55 - radius)
-        image = Image.new("RGB", (56, 56), (255, 255, 255))
+        image = _background(rng) if varied else Image.new("RGB", (56, 56), (255, 255, 255))
         ImageDraw.Draw(image).ellipse([x - radius, y - radius, x + radius, y + radius], fill=PALETTE["source"][colour])
-        asked = colour if rng.random() < 0.5 else rng.choice([c for c in colours if c != colour])
+        other = rng.choice([c for c in colours if c != colour])
+        asked = colour if rng.random() < 0.5 else other
         forms = [("What colour is the circle?", colour)]
         if every_form:
             forms += [
                 (f"Is the circle {asked}?", "yes" if asked == colour else "no"),
                 (f"Is there {_article(asked)} {asked} circle?", "yes" if asked == colour else "no"),
                 (f"How many {asked} circles are there?", "1" if asked == colour else "0"),
+                (f"Is the circle {' or '.join(rng.sample([colour, other], 2))}?", colour),
         ]
         question, answer = rng.choice(forms)
         rows.append(_answerer_row(question, answer, image))
     return rows
+
+
+def _background(rng: random.Random):
+    """A 56 px field of a random colour with smooth shading and pixel noise (no two pixels alike)."""
+    import numpy as np
+    from PIL import Image
+
+    noise = np.random.default_rng(rng.getrandbits(32))
+    base = np.array([rng.randint(40, 230) for _ in range(3)], dtype=float)
+    shade = np.kron(noise.uniform(-25, 25, (4, 4)), np.ones((14, 14)))[..., None]
+    pixels = base + shade + noise.normal(0, 8, (56, 56, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
 
 
 def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, steps: int = 300,
@@ -165,18 +183,18 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
     model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32)
     processor = AutoProcessor.from_pretrained(base_path)
     if look_steps:
-        # Colour words alone cross the transition fastest; every form then ties the skill to reading
-        # the image rather than to one kind of answer.
-        for every_form in (False, True):
-            log.info("warm start, look stage: %d steps of %d colour questions%s", look_steps, batch_size,
-                     " in every answer form" if every_form else "")
-            _train(model, processor, colour_rows(4000, seed + every_form, every_form), look_steps,
+        # Colour words on white cross the transition fastest (a third of the steps); every form on
+        # varied backgrounds then ties the skill to reading the image, not to one answer or page.
+        for every_form, stage_steps in ((False, look_steps // 3), (True, look_steps - look_steps // 3)):
+            log.info("warm start, look stage: %d steps of %d colour questions%s", stage_steps, batch_size,
+                     " in every answer form, on varied backgrounds" if every_form else "")
+            _train(model, processor, colour_rows(4000, seed + every_form, every_form, varied=every_form), stage_steps,
                    "constant_with_warmup", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
     rows = warmstart_rows(data_dir, seed)
     if language_domains:
         rows += language_rows(language_domains, n=len(rows) // 8, seed=seed)
     if look_steps:
-        rows += colour_rows(len(rows) // 8, seed + 2)
+        rows += colour_rows(len(rows) // 8, seed + 2, varied=True)
     random.Random(seed).shuffle(rows)
     log.info("warm start: %d SFT rows, %d steps of %d", len(rows), steps, batch_size)
     _train(model, processor, rows, steps, "cosine", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
