@@ -102,8 +102,9 @@ class RewardConfig:
     format_weight: float = _f(0.1, "Answerer reward for a well-formed answer.")
     keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer.")
     require_agreement: bool = _f(True, "Also require reference and silver label to agree to keep a question.")
-    balance_yes_no: bool = _f(True, "Keep as many yes as no targets among a round's kept questions, so the "
-                              "answerer cannot learn a yes/no prior from the questioner's bias.")
+    balance_targets: bool = _f(True, "Among a round's kept questions, no target may outnumber the runner-up "
+                               "of its answer type (as many yes as no), so the answerer cannot learn an "
+                               "answer prior from the questioner's bias or its own majority.")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from PIL import Image
 
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
-from rewards.filters import balance_yes_no, keep_for_answerer
+from rewards.filters import balance_targets, keep_for_answerer
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -136,9 +136,9 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
         else:
             groups.append(None)
         games.append(game)
-    if r.balance_yes_no:
-        for game, kept in zip(games, balance_yes_no([game["target"] for game in games],
-                                                    [game["kept"] for game in games])):
+    if r.balance_targets:
+        for game, kept in zip(games, balance_targets([game["target"] for game in games], [game["kept"] for game in games],
+                                                     [game["answer_type"] for game in games])):
             game["kept"] = kept
     answerer_groups = [group for game, group in zip(games, groups) if game["kept"]]
     questioner_groups, start = [], 0

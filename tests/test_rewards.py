@@ -7,7 +7,7 @@ import pytest
 from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
-from rewards.filters import balance_yes_no, keep_for_answerer
+from rewards.filters import balance_targets, keep_for_answerer
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
     DIFFICULTY_SHAPES,
@@ -227,14 +227,22 @@ def test_keep_for_answerer_band_edges(p, kept):
     assert keep_for_answerer(p, "2", "two") is kept
 
 
-def test_balance_yes_no_equalises_and_leaves_other_targets():
-    targets = ["yes", "no", "yes", "3", "yes", "No", None, "yes"]
+def test_balance_targets_equalises_yes_and_no_and_leaves_other_kinds():
+    targets = ["yes", "no", "yes", "red", "yes", "No", None, "yes"]
     kept = [True, True, True, True, True, True, False, False]
-    out = balance_yes_no(targets, kept)
-    assert out == [True, True, True, True, False, True, False, False]
+    kinds = ["yes_no"] * 3 + ["short_phrase"] + ["yes_no"] * 4
+    out = balance_targets(targets, kept, kinds)
+    assert out == [True, True, True, False, False, True, False, False]  # a lone "red" has no runner-up
     assert sum(k for k, t in zip(out, targets) if t == "yes") == 2 == sum(k for k, t in zip(out, targets) if t in ("no", "No"))
-    assert balance_yes_no(["yes", "yes"], [True, True]) == [False, False]  # no "no" at all: no yes/no prior
-    assert balance_yes_no([], []) == []
+    assert balance_targets(["yes", "yes"], [True, True], ["yes_no"] * 2) == [False, False]  # one value only: no prior
+    assert balance_targets([], [], []) == []
+
+
+def test_balance_targets_caps_a_dominant_count_at_the_runner_up():
+    targets = ["1", "1", "2", "1", "3", "one", "2", "1"]
+    out = balance_targets(targets, [True] * 8, ["number"] * 8)
+    kept = [t for t, k in zip(targets, out) if k]
+    assert kept == ["1", "1", "2", "3", "2"]  # "1" (and "one") capped at 2, as many as "2"
 
 
 def test_keep_for_answerer_on_disagreement():
