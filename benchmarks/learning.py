@@ -46,13 +46,13 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
                  "answers_per_question": 4, "blind_answers": 2},
         "rewards": dict(args.rewards),
         "train": {"seed": seed, "answerer_steps": args.answerer_steps, "questioner_steps": 1,
-                  "learning_rate": args.lr},
+                  "learning_rate": args.lr, **args.train_options},
         "eval": {"data": str(eval_dir / "qa.jsonl"), "max_questions": args.eval_questions, "every": args.eval_every},
     }
     if arm == "supervised":
         cfg["game"]["mode"] = "supervised"
         cfg["data"]["labels"] = str(domain_dir / "qa.jsonl")
-        cfg["rewards"] = {"answerer_target": "reference", "keep_band": [0.0, 1.0], "require_agreement": False,
+        cfg["rewards"] = {**args.rewards, "answerer_target": "reference", "keep_band": [0.0, 1.0], "require_agreement": False,
                           "balance_targets": False}  # every ground-truth question trains
     return cfg
 
@@ -181,6 +181,8 @@ def main_cli() -> None:
                         help="JSON of rewards.* settings for the self-play arms (default: the product's defaults)")
     parser.add_argument("--model-options", type=json.loads, default={},
                         help='JSON of model.* settings for every arm, e.g. {"lora_rank": 16}')
+    parser.add_argument("--train-options", type=json.loads, default={},
+                        help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
     args = parser.parse_args()
     args.command = " ".join(sys.argv[1:])
