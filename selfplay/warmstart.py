@@ -175,7 +175,8 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
                learning_rate: float = 1e-3, seed: int = 0) -> Path:
     """Fine-tune `base_path` on the world at `data_dir` (plus `language_rows(language_domains)`, one
     row in nine) and save the result to `out_dir`. With `look_steps`, a look stage on `colour_rows`
-    alone comes first, and the main stage keeps one colour row in eight."""
+    alone comes first (a third colour words on white, then every form on varied backgrounds), and
+    the main stage keeps one colour row in eight."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
