@@ -152,7 +152,7 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = F
                 (f"Is there {_article(asked)} {asked} circle?", "yes" if asked == colour else "no"),
                 (f"How many {asked} circles are there?", "1" if asked == colour else "0"),
                 (f"Is the circle {' or '.join(rng.sample([colour, other], 2))}?", colour),
-        ]
+            ]
         question, answer = rng.choice(forms)
         rows.append(_answerer_row(question, answer, image))
     return rows

@@ -47,15 +47,18 @@ def _question(row: dict) -> str:
     return text.splitlines()[0]
 
 
-@pytest.mark.parametrize("every_form", [False, True])
-def test_colour_rows_answer_from_the_drawn_circle(every_form):
-    rows = colour_rows(80, seed=3, every_form=every_form)
-    assert rows == colour_rows(80, seed=3, every_form=every_form)
+@pytest.mark.parametrize("every_form, varied", [(False, False), (True, False), (True, True)])
+def test_colour_rows_answer_from_the_drawn_circle(every_form, varied):
+    rows = colour_rows(80, seed=3, every_form=every_form, varied=varied)
+    assert rows == colour_rows(80, seed=3, every_form=every_form, varied=varied)
     by_rgb = {rgb: name for name, rgb in PALETTE["source"].items()}
     forms = set()
     for row in rows:
         # the circle's fill is the most common non-white colour; the answer must follow from it
-        fill = max((count, rgb) for count, rgb in row["image"].getcolors() if rgb != (255, 255, 255))[1]
+        pixels = row["image"].getcolors(56 * 56)
+        fill = max((count, rgb) for count, rgb in pixels if rgb != (255, 255, 255))[1]
+        # a varied background is noise around a random colour, not a white page
+        assert ((255, 255, 255) in {rgb for _, rgb in pixels}) is not varied
         drawn, question, answer = by_rgb[fill], _question(row), _completion(row).strip()
         asked = next((word for word in re.findall(r"[a-z]+", question) if word in PALETTE["source"]), None)
         expected = {"What": drawn, "Is": drawn if " or " in question else "yes" if asked == drawn else "no",
