@@ -66,3 +66,19 @@ def test_colour_rows_answer_from_the_drawn_circle(every_form, varied):
         assert answer == expected, question
         forms.add(" ".join(question.split()[:2]))
     assert forms == ({"What colour", "Is the", "Is there", "How many"} if every_form else {"What colour"})
+
+
+def test_look_stage_trains_colour_words_then_every_form_before_the_main_stage(tiny_qwen, shapes_world, tmp_path,
+                                                                              caplog):
+    from safetensors.torch import load_file
+
+    from selfplay.warmstart import warm_start
+
+    caplog.set_level("INFO", logger="selfplay.warmstart")
+    plain = warm_start(tiny_qwen, shapes_world, tmp_path / "plain", steps=1, batch_size=4)
+    looked = warm_start(tiny_qwen, shapes_world, tmp_path / "looked", steps=1, look_steps=3, batch_size=4)
+    stages = [r.getMessage() for r in caplog.records if "look stage" in r.getMessage()]
+    assert stages == ["warm start, look stage: 1 steps of 4 colour questions",
+                      "warm start, look stage: 2 steps of 4 colour questions in every answer form, on varied backgrounds"]
+    a, b = load_file(plain / "model.safetensors"), load_file(looked / "model.safetensors")
+    assert any(not (a[name] == b[name]).all() for name in a)  # the look stage changed the weights
