@@ -125,7 +125,7 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = F
     dark?" asks on scan).
 
     Why: a tiny model learns to read its image tokens through a sudden transition, which this one
-    visual task crosses in a few hundred steps and the world's full mixture does not cross in 700
+    visual task crosses in under a hundred steps and the world's full mixture does not cross in 700
     (docs/learning.md). Asking only for a colour word taught the model to answer every question with
     one; asking in every form ties the skill to reading the image, not to one kind of answer.
     With `varied`, backgrounds are noisy fields of a random colour instead of white, as a pretrained
