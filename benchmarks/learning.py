@@ -52,8 +52,8 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
     if arm == "supervised":
         cfg["game"]["mode"] = "supervised"
         cfg["data"]["labels"] = str(domain_dir / "qa.jsonl")
-        cfg["rewards"] = {**args.rewards, "answerer_target": "reference", "keep_band": [0.0, 1.0], "require_agreement": False,
-                          "balance_targets": False}  # every ground-truth question trains
+        cfg["rewards"] = {**args.rewards, "answerer_target": "reference", "keep_band": [0.0, 1.0],  # every ground-truth
+                          "reference_trust": "none", "require_vision": False, "balance_targets": False}  # question trains
     return cfg
 
 

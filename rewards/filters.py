@@ -6,26 +6,51 @@ from collections.abc import Sequence
 from rewards.normalize import answers_match, normalize_answer
 
 
+REFERENCE_TRUST = ("agreement", "grounded", "either", "none")
+
+
 def keep_for_answerer(
     p: float,
     reference: str | None,
     silver: str | None,
     band: tuple[float, float] = (0.3, 0.8),
-    require_agreement: bool = True,
+    trust: str = "agreement",
+    grounded: bool = False,
+    target_share: float = 0.0,
+    blind_share: float | None = None,
 ) -> bool:
     """Whether a question goes into the answerer's training set.
 
-    Why: VisPlay keeps questions with band[0] <= p <= band[1] (not trivial, not noise); when
-    `require_agreement` and both labels exist, the questioner's reference must also match the silver
-    label, since a label two sources agree on is more often right.
+    Why: VisPlay keeps questions with band[0] <= p <= band[1] (not trivial, not noise). A reference is
+    trusted on one of two kinds of evidence (`trust`):
+        "agreement": p is in the band and the questioner's reference matches the silver label (when
+                     both exist), since a label two sources agree on is more often right;
+        "grounded":  the paired text backs the question (`grounded`, rewards.grounding) and the
+                     answers split on the target (0 < target_share < 1), so the group has something
+                     to teach: the answerer need not already agree, which is what there is to learn;
+        "either":    one of the two; "none": p in the band only (the supervised baseline).
+    With `blind_share` (the share of blind answers giving the target), the image must also raise the
+    target's share above it. The game passes it for silver labels: a label the answerer made itself
+    and gives as readily without the image is its own prior, and on images alone training on such
+    labels ("1" to every count) made it collapse. A text-backed reference is evidence from outside
+    the answerer, so it is not asked to beat the blind answers.
 
     Example:
         >>> [keep_for_answerer(p, "2", silver) for p, silver in [(0.5, "two"), (0.9, "2"), (0.5, "3")]]
         [True, False, False]
+        >>> keep_for_answerer(0.75, "2", "3", trust="either", grounded=True, target_share=0.25)
+        True
+        >>> keep_for_answerer(0.5, "2", "2", target_share=0.5, blind_share=0.5)
+        False
     """
-    if not band[0] <= p <= band[1]:
+    if trust not in REFERENCE_TRUST:
+        raise ValueError(f"unknown reference trust {trust!r}; allowed: {', '.join(REFERENCE_TRUST)}")
+    in_band = band[0] <= p <= band[1]
+    agreed = in_band and (reference is None or silver is None or answers_match(reference, silver))
+    backed = grounded and 0 < target_share < 1
+    if blind_share is not None and not blind_share < target_share:
         return False
-    return not require_agreement or reference is None or silver is None or answers_match(reference, silver)
+    return {"agreement": agreed, "grounded": backed, "either": agreed or backed, "none": in_band}[trust]
 
 
 def balance_targets(targets: Sequence[str | None], kept: Sequence[bool], kinds: Sequence[str | None]) -> list[bool]:

@@ -17,6 +17,7 @@ import yaml
 
 from roles.formats import ANSWER_TYPES
 from roles.questioner import QUESTION_FOCUS
+from rewards.filters import REFERENCE_TRUST
 from rewards.questioner import DIFFICULTY_SHAPES
 
 BUILTIN_PREFIX = "builtin:"
@@ -101,7 +102,12 @@ class RewardConfig:
     agreement_weight: float = _f(0.9, "Answerer reward for matching the target.")
     format_weight: float = _f(0.1, "Answerer reward for a well-formed answer.")
     keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer.")
-    require_agreement: bool = _f(True, "Also require reference and silver label to agree to keep a question.")
+    reference_trust: str = _f("either", "What makes a reference worth training on: the answerers' agreement (a "
+                              "silver label that matches it, p in keep_band), its grounding in the paired text, "
+                              "either, or none (keep_band only).", REFERENCE_TRUST)
+    require_vision: bool = _f(True, "Keep a silver-label target (no paired text) only when the sighted answers "
+                              "give it more often than the blind ones, so the answerer does not train on its own "
+                              "priors (needs game.blind_answers > 0).")
     balance_targets: bool = _f(True, "Among a round's kept questions, no target may outnumber the runner-up "
                                "of its answer type (as many yes as no), so the answerer cannot learn an "
                                "answer prior from the questioner's bias or its own majority.")
@@ -164,6 +170,8 @@ def validate(cfg: RunConfig) -> None:
     need(g.rounds >= 1, "game.rounds", "must be at least 1")
     need(g.items_per_round >= 1, "game.items_per_round", "must be at least 1")
     need(g.blind_answers >= 0, "game.blind_answers", "must be 0 or more")
+    need(g.blind_answers > 0 or not r.require_vision, "rewards.require_vision",
+         "compares sighted with blind answers: set game.blind_answers above 0, or turn it off")
     need(g.temperature > 0, "game.temperature", "must be above 0 (self-play needs sampling)")
     need(0 < g.top_p <= 1, "game.top_p", "must be in (0, 1]")
     need(g.generation_batch_size >= 1, "game.generation_batch_size", "must be at least 1")

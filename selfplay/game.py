@@ -15,8 +15,9 @@ from accelerate.utils import gather_object
 from PIL import Image
 
 from rewards.answerer import answerer_rewards
-from rewards.consistency import majority_vote
+from rewards.consistency import agreement, majority_vote
 from rewards.filters import balance_targets, keep_for_answerer
+from rewards.grounding import grounded_in
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -121,10 +122,13 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
         }
         if candidate is not None:
             silver, p = majority_vote(answers)
-            use_reference = r.answerer_target == "reference" or (r.answerer_target == "auto" and play.item.text)
+            use_reference = r.answerer_target == "reference" or (r.answerer_target == "auto" and bool(play.item.text))
             target = candidate.reference if use_reference else silver
-            kept = keep_for_answerer(p, candidate.reference, silver, band=tuple(r.keep_band),
-                                     require_agreement=r.require_agreement)
+            # a silver label is the answerer's own: it must beat the blind answers (require_vision)
+            blind_share = agreement(blind, target) if r.require_vision and not use_reference else None
+            kept = keep_for_answerer(p, candidate.reference, silver, band=tuple(r.keep_band), trust=r.reference_trust,
+                                     grounded=use_reference and grounded_in(candidate.question, play.item.text),
+                                     target_share=agreement(answers, target), blind_share=blind_share)
             texts = [s.text for s in play.answers[c]]
             rewards = answerer_rewards(texts, [target] * len(texts), agreement_weight=r.agreement_weight,
                                        format_weight=r.format_weight)

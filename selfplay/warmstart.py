@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import tempfile
 from pathlib import Path
 
+from rewards.grounding import grounded_in
 from roles.answerer import answerer_messages, format_answer
 from roles.formats import ANSWER_TYPES
 from roles.questioner import format_candidate, questioner_messages
@@ -25,20 +25,10 @@ from .records import read_jsonl
 log = logging.getLogger("selfplay.warmstart")
 
 
-_QUESTION_WORDS = frozenset("""what which how many is are there the a an of in on colour color more than
+# The world's question frame: a warm-start question is grounded on the objects and colours it names;
+# its relations and its "A or B" alternatives need not be in the caption.
+WORLD_QUESTION_WORDS = frozenset("""what which how many is are there the a an of in on colour color more than
     left right above below further higher lower or shapes and intensity""".split())
-
-
-def content_words(question: str) -> set[str]:
-    """The object names and colours of a question, singular."""
-    return {w.rstrip("s") for w in re.findall(r"[a-z]+", question.lower()) if w not in _QUESTION_WORDS}
-
-
-def grounded_in(question: str, text: str) -> bool:
-    """True when every content word of the question (object names, colours) occurs in the text."""
-    words = {w.rstrip("s") for w in re.findall(r"[a-z]+", text.lower())}
-    content = content_words(question)
-    return bool(content) and content <= words
 
 
 def _questioner_row(text: str, question: str, answer: str, image) -> dict:
@@ -72,7 +62,7 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> l
         # copies the new domain's words from the report or caption instead of its own old vocabulary.
         text = item.get("text") or ""
         rows += [_questioner_row(text, qa["question"], qa["answer"], image)
-                 for qa in qas if grounded_in(qa["question"], text)]
+                 for qa in qas if grounded_in(qa["question"], text, WORLD_QUESTION_WORDS)]
         rows += [_answerer_row(qa["question"], qa["answer"], image) for qa in qas]
     random.Random(seed).shuffle(rows)
     return rows
@@ -101,7 +91,7 @@ def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: in
             text = caption(scene, random.Random(f"{key}/text"))
             rows += [_questioner_row(text, qa.question, qa.answer, blank)
                      for qa in questions(scene, random.Random(f"{key}/qa"), per_scene)
-                     if grounded_in(qa.question, text)]
+                     if grounded_in(qa.question, text, WORLD_QUESTION_WORDS)]
     random.Random(seed).shuffle(rows)
     return rows
 

@@ -33,6 +33,8 @@ def test_resume_flag_forms():
     ({"game": {"answers_per_question": 1}}, "game.answers_per_question"),
     ({"game": {"answer_types": ["yes_no", "essay"]}}, "game.answer_types"),
     ({"game": {"blind_mode": "closed_eyes"}}, "game.blind_mode"),
+    ({"game": {"blind_answers": 0}}, "rewards.require_vision"),
+    ({"rewards": {"reference_trust": "text"}}, "rewards.reference_trust"),
     ({"rewards": {"keep_band": [0.9, 0.1]}}, "rewards.keep_band"),
     ({"rewards": {"difficulty_shape": "cubic"}}, "rewards.difficulty_shape"),
     ({"model": {"path": "/no/such/model"}}, "model.path"),

@@ -12,10 +12,11 @@ from selfplay.engine import Sample
 from selfplay.game import Play, score
 
 
-def _play(index: int, reference: str, answers: list[str]) -> Play:
+def _play(index: int, reference: str, answers: list[str], question: str = "Is there a red circle?",
+          text: str | None = "A red circle.") -> Play:
     """One item, one question whose reference is `reference`, answered `answers` from the image."""
-    item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), "A red circle.", "manifest.jsonl", index)
-    candidate = Sample(format_candidate("Is there a red circle?", reference), [], [], [])
+    item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), text, "manifest.jsonl", index)
+    candidate = Sample(format_candidate(question, reference), [], [], [])
     play = Play(item, Image.new("RGB", (56, 56)), [], [candidate])
     play.answers = [[Sample(answer, [], [], []) for answer in answers]]
     play.blind = [[Sample("no", [], [], [])]]
@@ -31,3 +32,24 @@ def test_score_balances_the_kept_targets_into_the_answerer_groups(balance, kept)
     assert len(scored.answerer_groups) == sum(game["kept"] for game in scored.games) == kept
     kept_targets = sorted(game["target"] for game in scored.games if game["kept"])
     assert kept_targets == (["no", "yes"] if balance else ["no", "yes", "yes", "yes"])
+
+
+@pytest.mark.parametrize("trust, kept", [("agreement", [False, False]), ("grounded", [True, False]),
+                                         ("either", [True, False])])
+def test_score_trusts_a_reference_the_paired_text_backs(trust, kept):
+    # the answerers' majority says "no" to both; only the first question is named by its caption
+    plays = [_play(0, "yes", ["no", "no", "no", "yes"], "Is there a red circle?", "A red circle and a blue square."),
+             _play(1, "yes", ["no", "no", "no", "yes"], "Is there a green triangle?", "A red circle.")]
+    cfg = from_dict({"rewards": {"reference_trust": trust, "balance_targets": False}})
+    scored = score(cfg, plays, round_index=0)
+    assert [game["kept"] for game in scored.games] == kept
+
+
+@pytest.mark.parametrize("text, require_vision, kept", [(None, True, [True, False]), (None, False, [True, True]),
+                                                       ("A red circle.", True, [True, True])])
+def test_score_keeps_a_silver_label_only_when_the_image_raises_it_over_the_blind_answers(text, require_vision, kept):
+    # both agreed at p = 0.75; the blind answer (always "no") gives the second label as readily. Without
+    # text the target is the silver label; with text it is the reference, which the guard leaves alone.
+    plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], text=text), _play(1, "no", ["no", "no", "no", "yes"], text=text)]
+    cfg = from_dict({"rewards": {"require_vision": require_vision, "balance_targets": False}})
+    assert [game["kept"] for game in score(cfg, plays, round_index=0).games] == kept

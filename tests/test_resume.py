@@ -27,7 +27,7 @@ def _raw(model_path, data, out, rounds=3, **extra):
         "output_dir": str(out), "cache_dir": str(out.parent / "cache"),
         "model": {"path": str(model_path)}, "data": {"source": str(data / "manifest.jsonl")},
         "game": {"rounds": rounds, "items_per_round": 6},
-        "rewards": {"keep_band": [0.0, 1.0], "require_agreement": False},
+        "rewards": {"keep_band": [0.0, 1.0], "reference_trust": "none"},
         "train": {"learning_rate": 5e-3, "seed": 5},
         "eval": {"data": str(data / "qa.jsonl"), "max_questions": 12},
         "checkpoint": {"keep_last": 0},

@@ -8,6 +8,7 @@ from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
 from rewards.filters import balance_targets, keep_for_answerer
+from rewards.grounding import grounded_in
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
     DIFFICULTY_SHAPES,
@@ -247,7 +248,31 @@ def test_balance_targets_caps_a_dominant_count_at_the_runner_up():
 
 def test_keep_for_answerer_on_disagreement():
     assert not keep_for_answerer(0.5, "2", "3")
-    assert keep_for_answerer(0.5, "2", "3", require_agreement=False)
+    assert keep_for_answerer(0.5, "2", "3", trust="none")
     assert keep_for_answerer(0.5, None, "3")  # no reference to disagree with
-    assert keep_for_answerer(0.6, "2", "3", band=(0.1, 0.9), require_agreement=False)
+    assert keep_for_answerer(0.6, "2", "3", band=(0.1, 0.9), trust="none")
     assert not keep_for_answerer(0.95, "2", "2", band=(0.1, 0.9))
+
+
+def test_keep_for_answerer_trusts_a_grounded_reference_the_answers_split_on():
+    # p 0.75 for "3" (the silver label), the reference "2" got one answer in four
+    assert not keep_for_answerer(0.75, "2", "3", trust="agreement", grounded=True, target_share=0.25)
+    assert keep_for_answerer(0.75, "2", "3", trust="grounded", grounded=True, target_share=0.25)
+    assert keep_for_answerer(0.75, "2", "3", trust="either", grounded=True, target_share=0.25)
+    assert not keep_for_answerer(0.75, "2", "3", trust="grounded", grounded=False, target_share=0.25)
+    # nothing to teach when no answer or every answer already gives the target, grounded or not
+    assert not keep_for_answerer(1.0, "2", "3", trust="either", grounded=True, target_share=0.0)
+    assert not keep_for_answerer(1.0, "2", "2", trust="either", grounded=True, target_share=1.0)
+    # agreement alone still keeps under "either"
+    assert keep_for_answerer(0.5, "2", "2", trust="either", grounded=False, target_share=0.5)
+    with pytest.raises(ValueError, match="reference trust 'text'"):
+        keep_for_answerer(0.5, "2", "2", trust="text")
+
+
+def test_grounded_in_needs_every_named_thing_in_the_text():
+    report = "Report: a bright mass in the left region. No nodules."
+    assert grounded_in("Is there a nodule?", report)  # named (here, to deny it): the reference can be checked
+    assert grounded_in("Is the mass bright?", report)
+    assert not grounded_in("Is the mass dark?", report)
+    assert not grounded_in("What is in the image?", report)  # names nothing
+    assert not grounded_in("Is there a nodule?", None) and not grounded_in("Is there a nodule?", "")

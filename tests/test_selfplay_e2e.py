@@ -26,7 +26,7 @@ def _config(model, data, out, **game):
         "game": {"rounds": 2, "items_per_round": 6, "questions_per_item": 4, "answers_per_question": 4,
                  "blind_answers": 2, **game},
         # A wide band so the briefly warm-started model always leaves questions for the answerer.
-        "rewards": {"keep_band": [0.0, 1.0], "require_agreement": False},
+        "rewards": {"keep_band": [0.0, 1.0], "reference_trust": "none"},
         "train": {"learning_rate": 5e-3, "seed": 3},
         "eval": {"data": str(data / "qa.jsonl"), "max_questions": 24},
     })

@@ -6,7 +6,8 @@ import pytest
 
 from roles.questioner import parse_candidate
 from roles.formats import ANSWER_TYPES
-from selfplay.warmstart import colour_rows, grounded_in, language_rows, warmstart_rows
+from rewards.grounding import grounded_in
+from selfplay.warmstart import WORLD_QUESTION_WORDS, colour_rows, language_rows, warmstart_rows
 from selfplay.world import PALETTE, SHAPES
 
 
@@ -22,7 +23,7 @@ def test_warmstart_rows_teach_both_roles_on_source_images(shapes_world):
     for row in asking:  # every questioner row parses and asks only about what its context names
         candidate = parse_candidate(_completion(row), ANSWER_TYPES)
         context = row["prompt"][0]["content"].splitlines()[0]
-        assert candidate is not None and grounded_in(candidate.question, context)
+        assert candidate is not None and grounded_in(candidate.question, context, WORLD_QUESTION_WORDS)
     assert all(row["image"].size == (56, 56) and row["image"].getextrema() != ((128, 128),) * 3 for row in rows)
     assert rows == warmstart_rows(shapes_world, seed=0)
 
@@ -38,7 +39,7 @@ def test_language_rows_are_text_only_questioner_rows_in_the_target_vocabulary():
         assert "Ask one question" in row["prompt"][0]["content"]  # no answerer row: no answer about an image
         assert row["image"].getextrema() == ((128, 128),) * 3  # blank grey: no target image is seen
         candidate = parse_candidate(_completion(row), ANSWER_TYPES)
-        assert candidate is not None and grounded_in(candidate.question, row["prompt"][0]["content"])
+        assert candidate is not None and grounded_in(candidate.question, row["prompt"][0]["content"], WORLD_QUESTION_WORDS)
 
 
 def _question(row: dict) -> str:
