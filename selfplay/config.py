@@ -69,8 +69,8 @@ class GameConfig:
     mode: str = _f("selfplay", "selfplay: the questioner asks; supervised: questions and answers come from "
                    "data.labels instead (the upper-bound baseline, same budget, only the answerer learns).",
                    ("selfplay", "supervised"))
-    rounds: int = _f(3, "Self-play rounds to run.")
-    items_per_round: int = _f(8, "Image-text items each round plays (over all processes).")
+    rounds: int = _f(10, "Self-play rounds to run.")
+    items_per_round: int = _f(16, "Image-text items each round plays (over all processes).")
     questions_per_item: int = _f(4, "G: questioner candidates sampled per item (its GRPO group).")
     answers_per_question: int = _f(4, "K: answerer samples per question (its GRPO group).")
     blind_answers: int = _f(2, "Answers per question given without seeing the image (0 turns the probe off).")
@@ -117,7 +117,7 @@ class RewardConfig:
 class TrainConfig:
     phase_order: list = _f(["questioner", "answerer"], "Order of the GRPO phases within a round.")
     questioner_steps: int = _f(1, "Optimizer steps of the questioner per round.")
-    answerer_steps: int = _f(1, "Optimizer steps of the answerer per round.")
+    answerer_steps: int = _f(2, "Optimizer steps of the answerer per round.")
     learning_rate: float = _f(5e-4, "AdamW learning rate of both adapters.")
     weight_decay: float = _f(0.0, "AdamW weight decay.")
     max_grad_norm: float = _f(1.0, "Gradient clipping.")
