@@ -123,7 +123,7 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = F
     """
     from PIL import Image, ImageDraw
 
-    from .world import PALETTE, _article
+    from .world import PALETTE, article
 
     colours = sorted(PALETTE["source"])
     rng = random.Random(f"warmstart-colour/{seed}")
@@ -139,7 +139,7 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = F
         if every_form:
             forms += [
                 (f"Is the circle {asked}?", "yes" if asked == colour else "no"),
-                (f"Is there {_article(asked)} {asked} circle?", "yes" if asked == colour else "no"),
+                (f"Is there {article(asked)} {asked} circle?", "yes" if asked == colour else "no"),
                 (f"How many {asked} circles are there?", "1" if asked == colour else "0"),
                 (f"Is the circle {' or '.join(rng.sample([colour, other], 2))}?", colour),
             ]

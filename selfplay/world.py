@@ -281,7 +281,8 @@ def _plural(shape: str) -> str:
     return shape + "es" if shape.endswith("s") else shape + "s"
 
 
-def _article(phrase: str) -> str:
+def article(phrase: str) -> str:
+    """The indefinite article of a phrase, by its first letter (the world's words need no more)."""
     return "an" if phrase[0] in "aeiou" else "a"
 
 
@@ -312,7 +313,7 @@ def _fact(domain: str, shape: str, colour: str, objs: list[SceneObject], rng: ra
         phrase = f"{objs[0].size} {phrase}"
     if domain == "scan":
         phrase = f"{phrase} {_where(objs)}"
-    return f"{_NUMBERS[len(objs)]} {phrase}" if len(objs) > 1 else f"{_article(phrase)} {phrase}"
+    return f"{_NUMBERS[len(objs)]} {phrase}" if len(objs) > 1 else f"{article(phrase)} {phrase}"
 
 
 def _join(facts: list[str]) -> str:
@@ -436,7 +437,7 @@ def _ask_existence(scene: Scene, rng: random.Random) -> QA:
         near = [k for k in absent if any(k[0] == p[0] or k[1] == p[1] for p in present)]
         shape, colour = rng.choice(near or absent)
     desc = _desc(d, shape, colour)
-    return QA(f"Is there {_article(desc)} {desc}?", _exists(scene.objects, shape, colour), "existence")
+    return QA(f"Is there {article(desc)} {desc}?", _exists(scene.objects, shape, colour), "existence")
 
 
 def _attribute_question(domain: str, shape: str) -> str:
