@@ -4,6 +4,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rewards.normalize import answers_match, normalize_answer
+from rewards.questioner import check_choice
 
 
 REFERENCE_TRUST = ("agreement", "grounded", "either", "none")
@@ -43,8 +44,7 @@ def keep_for_answerer(
         >>> keep_for_answerer(0.5, "2", "2", target_share=0.5, blind_share=0.5)
         False
     """
-    if trust not in REFERENCE_TRUST:
-        raise ValueError(f"unknown reference trust {trust!r}; allowed: {', '.join(REFERENCE_TRUST)}")
+    check_choice("reference trust", trust, REFERENCE_TRUST)
     in_band = band[0] <= p <= band[1]
     agreed = in_band and (reference is None or silver is None or answers_match(reference, silver))
     backed = grounded and 0 < target_share < 1

@@ -18,7 +18,8 @@ QUESTIONER_TERMS = (
 )
 
 
-def _check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    """A ValueError naming the option and its allowed values (shared by the reward functions)."""
     if value not in allowed:
         raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
 
@@ -44,7 +45,7 @@ def difficulty(
         >>> difficulty(0.8, "band"), difficulty(0.81, "band")
         (1.0, 0.0)
     """
-    _check_choice("difficulty shape", shape, DIFFICULTY_SHAPES)
+    check_choice("difficulty shape", shape, DIFFICULTY_SHAPES)
     if shape == "min_p":
         return 2 * min(p, 1 - p)
     if shape == "gaussian":
@@ -151,8 +152,8 @@ def questioner_reward_terms(
         >>> terms[1]["reward"]
         -1.0
     """
-    _check_choice("target", target, QUESTIONER_TARGETS)
-    _check_choice("difficulty shape", shape, DIFFICULTY_SHAPES)
+    check_choice("target", target, QUESTIONER_TARGETS)
+    check_choice("difficulty shape", shape, DIFFICULTY_SHAPES)
     questions = [candidate.question if candidate else None for candidate in candidates]
     repetition = repetition_penalty(questions, repetition_threshold)
     terms = []
