@@ -7,6 +7,8 @@ guessing. Word overlap is the crude, domain-free test of that.
 
 import re
 
+from rewards.normalize import normalize_answer
+
 # Words that frame a question rather than name what it is about (any domain, English).
 QUESTION_FRAME_WORDS = frozenset("""
     what which who whom whose where when why how many much is are was were be been being am do does did
@@ -34,3 +36,76 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
         return False
     content = content_words(question, ignore)
     return bool(content) and content <= content_words(text, frozenset())
+
+
+
+# Clause boundaries: punctuation, and the words that join two findings or two objects in one sentence.
+_CLAUSE_BREAK = re.compile(r"[.;,:!?]|\b(?:and|but|with|near|while|whereas)\b")
+NEGATION_WORDS = frozenset({"no", "not", "without", "absent", "negative"})
+_ONE = frozenset({"a", "an", "one", "single"})
+
+
+def singular(word: str) -> str:
+    """A plural's singular, closely enough to match "masses" to "mass" and "nodules" to "nodule"."""
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") and not word.endswith(("ss", "us", "is")) else word
+
+
+def _stems(text: str) -> list[str]:
+    return [singular(word) for word in re.findall(r"[a-z0-9]+", text.lower())]
+
+
+def _number_before(stems: list[str], index: int, reach: int = 3) -> int | None:
+    """The count stated just before stems[index] ("two red buildings", "a nodule" = 1), if any."""
+    for word in reversed(stems[max(0, index - reach):index]):
+        number = "1" if word in _ONE else normalize_answer(word)
+        if number is not None and number.isdigit():
+            return int(number)
+    return None
+
+
+def text_confirms(question: str, answer: str | None, text: str | None,
+                  ignore: frozenset[str] = QUESTION_FRAME_WORDS) -> bool:
+    """True when the clauses of `text` state `answer` to `question`: the check a reader of the
+    report makes before believing a questioner that says it read it.
+
+    Why: word overlap with the whole text (`grounded_in`) backs "Is there a bright mass?" with "yes"
+    on "A bright nodule. No mass."; on the shapes world's scan reports more than half of the yes/no
+    references it backed were wrong, and counts misread from a caption ("two trees" -> "3") passed.
+    Here the question's content words must occur together in one clause, and the answer must be
+    what the clauses say:
+        yes/no: "yes" when a clause that is not negated names every content word, and none denies;
+                "no" when a negated clause ("No mass.", "without effusion") names the last content
+                word (the head noun of an English noun phrase) and no clause names them all;
+        number: the sum, over the clauses naming every content word, of the count just before them
+                ("two red buildings", "a nodule" = 1); a denying clause alone states 0;
+        other:  a clause that is not negated names every content word and every word of the answer.
+    Anything else (a comparison across clauses, an option letter) is not confirmed.
+
+    Example:
+        >>> report = "Findings: a bright nodule in the left region and two dark nodules. No mass."
+        >>> [text_confirms(q, a, report) for q, a in [("Is there a bright mass?", "yes"), ("Is there a mass?", "no"),
+        ...     ("How many nodules are there?", "3"), ("What colour is the mass?", "dark")]]
+        [False, True, True, False]
+    """
+    normal = normalize_answer(answer)
+    content = [singular(word) for word in re.findall(r"[a-z]+", question.lower()) if word not in ignore]
+    if not text or not content or normal is None:
+        return False
+    naming, denying, counts = 0, 0, []
+    for part in _CLAUSE_BREAK.split(text):
+        stems = _stems(part)
+        if NEGATION_WORDS & set(stems):
+            denying += content[-1] in stems
+        elif set(content) <= set(stems):
+            naming += 1
+            counts.append(_number_before(stems, min(stems.index(word) for word in content)))
+    if normal in ("yes", "no"):
+        return (naming > 0 and not denying) if normal == "yes" else (denying > 0 and not naming)
+    if normal.isdigit():
+        stated = sum(counts) if counts and None not in counts else (0 if denying and not naming else None)
+        return stated == int(normal)
+    return naming > 0 and not denying and any(
+        set(_stems(normal)) <= set(_stems(part)) and set(content) <= set(_stems(part))
+        for part in _CLAUSE_BREAK.split(text) if not NEGATION_WORDS & set(_stems(part)))

@@ -17,7 +17,7 @@ from PIL import Image
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
 from rewards.filters import balance_targets, keep_for_answerer
-from rewards.grounding import grounded_in
+from rewards.grounding import text_confirms
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -127,7 +127,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
             # a silver label is the answerer's own: it must beat the blind answers (require_vision)
             blind_share = agreement(blind, target) if r.require_vision and not use_reference else None
             kept = keep_for_answerer(p, candidate.reference, silver, band=tuple(r.keep_band), trust=r.reference_trust,
-                                     grounded=use_reference and grounded_in(candidate.question, play.item.text),
+                                     grounded=use_reference and text_confirms(candidate.question, candidate.reference, play.item.text),
                                      target_share=agreement(answers, target), blind_share=blind_share)
             texts = [s.text for s in play.answers[c]]
             rewards = answerer_rewards(texts, [target] * len(texts), agreement_weight=r.agreement_weight,

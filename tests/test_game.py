@@ -45,6 +45,15 @@ def test_score_trusts_a_reference_the_paired_text_backs(trust, kept):
     assert [game["kept"] for game in scored.games] == kept
 
 
+def test_score_does_not_trust_a_reference_the_paired_text_contradicts():
+    # both questions are about what the caption names; only the first reference is what it says
+    caption = "Two red circles and a blue square."
+    plays = [_play(0, "2", ["3", "3", "3", "2"], "How many red circles are there?", caption),
+             _play(1, "3", ["2", "2", "2", "3"], "How many red circles are there?", caption)]
+    cfg = from_dict({"rewards": {"reference_trust": "grounded", "balance_targets": False}})
+    assert [game["kept"] for game in score(cfg, plays, round_index=0).games] == [True, False]
+
+
 @pytest.mark.parametrize("text, require_vision, kept", [(None, True, [True, False]), (None, False, [True, True]),
                                                        ("A red circle.", True, [True, True])])
 def test_score_keeps_a_silver_label_only_when_the_image_raises_it_over_the_blind_answers(text, require_vision, kept):

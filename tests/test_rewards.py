@@ -8,7 +8,7 @@ from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
 from rewards.filters import balance_targets, keep_for_answerer
-from rewards.grounding import grounded_in
+from rewards.grounding import grounded_in, text_confirms
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
     DIFFICULTY_SHAPES,
@@ -276,3 +276,30 @@ def test_grounded_in_needs_every_named_thing_in_the_text():
     assert not grounded_in("Is the mass dark?", report)
     assert not grounded_in("What is in the image?", report)  # names nothing
     assert not grounded_in("Is there a nodule?", None) and not grounded_in("Is there a nodule?", "")
+
+
+@pytest.mark.parametrize("question, answer, confirmed", [
+    ("Is there a bright nodule?", "yes", True),
+    ("Is there a bright mass?", "yes", False),  # every word is in the report, but not in one finding
+    ("Is there a mass?", "no", True),  # denied ("No mass.")
+    ("Is there a mass?", "yes", False),
+    ("Is there a bright nodule?", "no", False),
+    ("Is the nodule dark?", "yes", True),
+    ("How many nodules are there?", "3", True),  # "a bright nodule" + "two dark nodules"
+    ("How many nodules are there?", "2", False),
+    ("How many dark nodules are there?", "two", True),
+    ("How many masses are there?", "0", True),
+    ("What colour is the line?", "grey", True),
+    ("What colour is the line?", "white", False),
+    ("Is the nodule left of the line?", "yes", False),  # a relation across findings: not stated
+    ("What is in the image?", "a nodule", False),  # names nothing
+])
+def test_text_confirms_what_one_clause_states(question, answer, confirmed):
+    report = "Findings: a bright nodule in the left region, two dark nodules and a grey line. No mass."
+    assert text_confirms(question, answer, report) is confirmed
+
+
+def test_text_confirms_nothing_without_text_or_answer():
+    assert not text_confirms("Is there a nodule?", "yes", None)
+    assert not text_confirms("Is there a nodule?", "yes", "")
+    assert not text_confirms("Is there a nodule?", None, "A nodule.")
