@@ -39,6 +39,25 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
 
 
 
+# What a text that lists what it sees implies about a thing it never names, per answer type.
+ABSENT_ANSWERS = {"yes_no": "no", "number": "0"}
+
+
+def names_none_of(question: str, text: str | None, ignore: frozenset[str] = QUESTION_FRAME_WORDS) -> bool:
+    """True when the question names something and `text` (present) names none of it.
+
+    Why: a caption or report lists what is there; asked about something it never mentions, "no" (or
+    a count of 0) is the reading its writer meant. A caption-reading questioner never asks such
+    questions by itself, so the game borrows them from other items (game.contrast_questions).
+
+    Example:
+        >>> names_none_of("Is there a pond?", "Two red buildings."), names_none_of("Is there a red pond?", "A red building.")
+        (True, False)
+    """
+    content = {singular(word) for word in re.findall(r"[a-z]+", question.lower()) if word not in ignore}
+    return bool(text) and bool(content) and not content & set(_stems(text))
+
+
 # Clause boundaries: punctuation, and the words that join two findings or two objects in one sentence.
 _CLAUSE_BREAK = re.compile(r"[.;,:!?]|\b(?:and|but|with|near|while|whereas)\b")
 NEGATION_WORDS = frozenset({"no", "not", "without", "absent", "negative"})

@@ -76,6 +76,10 @@ class GameConfig:
     blind_answers: int = _f(2, "Answers per question given without seeing the image (0 turns the probe off).")
     blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
                          ("none", "blank"))
+    contrast_questions: int = _f(0, "Per item with paired text, questions borrowed from the round's other items "
+                                 "that name nothing its text names, answered 'no' (or '0' for a count) by that "
+                                 "silence (rewards.grounding.names_none_of). A caption-reading questioner asks only "
+                                 "about what the text mentions; these are the round's negatives.")
     answer_types: list = _f(list(ANSWER_TYPES), f"Answer types the questioner may use: {', '.join(ANSWER_TYPES)}.")
     question_focus: str = _f("generic", "What the questioner is told to ask about: generic adds nothing; radiology "
                              "(findings, laterality, devices, presence) and remote_sensing (land use, counts, "
@@ -170,6 +174,7 @@ def validate(cfg: RunConfig) -> None:
     need(g.rounds >= 1, "game.rounds", "must be at least 1")
     need(g.items_per_round >= 1, "game.items_per_round", "must be at least 1")
     need(g.blind_answers >= 0, "game.blind_answers", "must be 0 or more")
+    need(g.contrast_questions >= 0, "game.contrast_questions", "must be 0 or more")
     need(g.blind_answers > 0 or not r.require_vision, "rewards.require_vision",
          "compares sighted with blind answers: set game.blind_answers above 0, or turn it off")
     need(g.temperature > 0, "game.temperature", "must be above 0 (self-play needs sampling)")

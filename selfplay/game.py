@@ -7,6 +7,7 @@ penalty needs every question) and feeds the same groups to the learners, which s
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -17,10 +18,11 @@ from PIL import Image
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
 from rewards.filters import balance_targets, keep_for_answerer
-from rewards.grounding import text_confirms
+from rewards.grounding import ABSENT_ANSWERS, names_none_of, text_confirms
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
+from roles.formats import QuestionCandidate
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
 
 from .config import RunConfig
@@ -38,8 +40,13 @@ class Play:
     image: Image.Image
     questioner_messages: list[dict]
     candidates: list[Sample]
-    answers: list[list[Sample] | None] = field(default_factory=list)
+    contrasts: list[QuestionCandidate] = field(default_factory=list)
+    answers: list[list[Sample] | None] = field(default_factory=list)  # per candidate, then per contrast
     blind: list[list[Sample] | None] = field(default_factory=list)
+
+    def questions(self, answer_types: list[str]) -> list[QuestionCandidate | None]:
+        """The parsed candidates (None where one does not parse), then the borrowed contrasts."""
+        return [parse_candidate(sample.text, answer_types) for sample in self.candidates] + self.contrasts
 
 
 def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]) -> list[Play]:
@@ -66,15 +73,38 @@ def ask_labelled(cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]
     return plays
 
 
+def borrow_contrasts(cfg: RunConfig, plays: list[Play], round_index: int) -> None:
+    """Give each item with paired text up to game.contrast_questions questions asked about the round's
+    other items that name nothing its text names, with the answer that silence implies ("no", "0").
+
+    Why: a questioner that reads a caption asks about what the caption mentions, so every reference
+    it gives to "Is there a ...?" is "yes"; the answerer never learns to say "no" from it, and the
+    yes/no balance drops those questions altogether. The draw is seeded by the run's seed, the round
+    and the item, so a run is repeatable."""
+    g = cfg.game
+    if not g.contrast_questions:
+        return
+    pool: dict[str, QuestionCandidate] = {}
+    for play in plays:
+        for question in play.questions(g.answer_types):
+            if question is not None and question.answer_type in ABSENT_ANSWERS:
+                pool.setdefault(question.question, question)
+    for play in plays:
+        options = [q for q in pool.values() if names_none_of(q.question, play.item.text)]
+        rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}")
+        play.contrasts = [QuestionCandidate(q.question, ABSENT_ANSWERS[q.answer_type], q.answer_type)
+                          for q in rng.sample(options, min(g.contrast_questions, len(options)))]
+
+
 def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> None:
     """The answerer answers every parsed question K times from the image, and B times blind."""
     g = cfg.game
     sighted, blind, slots = [], [], []
     for p_index, play in enumerate(plays):
-        play.answers = [None] * len(play.candidates)
-        play.blind = [None] * len(play.candidates)
-        for c_index, sample in enumerate(play.candidates):
-            candidate = parse_candidate(sample.text, g.answer_types)
+        questions = play.questions(g.answer_types)
+        play.answers = [None] * len(questions)
+        play.blind = [None] * len(questions)
+        for c_index, candidate in enumerate(questions):
             if candidate is None:
                 continue
             messages = answerer_messages(candidate.question)
@@ -103,32 +133,37 @@ class Scored:
 def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     """Pure scoring of the whole round: questioner terms, silver labels, filter, answerer rewards."""
     g, r = cfg.game, cfg.rewards
-    flat = [(play, c_index) for play in plays for c_index in range(len(play.candidates))]
-    candidates = [parse_candidate(play.candidates[c].text, g.answer_types) for play, c in flat]
-    parsed = [[parse_answer(s.text) for s in (play.answers[c] or [])] for play, c in flat]
-    parsed_blind = [[parse_answer(s.text) for s in (play.blind[c] or [])] for play, c in flat]
-    terms = questioner_reward_terms(
-        candidates, parsed, parsed_blind, target=r.questioner_target, shape=r.difficulty_shape,
-        band=tuple(r.difficulty_band), blind_weight=r.blind_weight, repetition_weight=r.repetition_weight,
+    flat = [(play, c, question) for play in plays for c, question in enumerate(play.questions(g.answer_types))]
+    parsed = [[parse_answer(s.text) for s in (play.answers[c] or [])] for play, c, _ in flat]
+    parsed_blind = [[parse_answer(s.text) for s in (play.blind[c] or [])] for play, c, _ in flat]
+    asked = [i for i, (play, c, _) in enumerate(flat) if c < len(play.candidates)]  # the questioner's own
+    terms = dict(zip(asked, questioner_reward_terms(
+        [flat[i][2] for i in asked], [parsed[i] for i in asked], [parsed_blind[i] for i in asked],
+        target=r.questioner_target, shape=r.difficulty_shape, band=tuple(r.difficulty_band),
+        blind_weight=r.blind_weight, repetition_weight=r.repetition_weight,
         repetition_threshold=r.repetition_threshold, format_penalty=r.format_penalty,
-    )
+    )))
     games, groups = [], []
-    for (play, c), candidate, answers, blind, term in zip(flat, candidates, parsed, parsed_blind, terms):
+    for i, (play, c, candidate) in enumerate(flat):
+        contrast = i not in terms
         game = {
             "round": round_index, "item_id": play.item.id, "image": str(play.item.image_path),
-            "text": play.item.text, "candidate": c, "completion": play.candidates[c].text,
+            "text": play.item.text, "candidate": c, "contrast": contrast,
+            "completion": format_candidate(candidate.question, candidate.reference) if contrast else play.candidates[c].text,
             "question": None, "reference": None, "answer_type": None, "answers": [], "blind_answers": [],
-            "silver": None, "p": 0.0, "target": None, "kept": False, "terms": term, "answer_rewards": [],
+            "silver": None, "p": 0.0, "target": None, "kept": False, "terms": terms.get(i, {}), "answer_rewards": [],
         }
         if candidate is not None:
+            answers, blind = parsed[i], parsed_blind[i]
             silver, p = majority_vote(answers)
             use_reference = r.answerer_target == "reference" or (r.answerer_target == "auto" and bool(play.item.text))
             target = candidate.reference if use_reference else silver
             # a silver label is the answerer's own: it must beat the blind answers (require_vision)
             blind_share = agreement(blind, target) if r.require_vision and not use_reference else None
+            # the text backs a reference it states, or, for a borrowed contrast, by never naming its subject
+            backed = use_reference and (contrast or text_confirms(candidate.question, candidate.reference, play.item.text))
             kept = keep_for_answerer(p, candidate.reference, silver, band=tuple(r.keep_band), trust=r.reference_trust,
-                                     grounded=use_reference and text_confirms(candidate.question, candidate.reference, play.item.text),
-                                     target_share=agreement(answers, target), blind_share=blind_share)
+                                     grounded=backed, target_share=agreement(answers, target), blind_share=blind_share)
             texts = [s.text for s in play.answers[c]]
             rewards = answerer_rewards(texts, [target] * len(texts), agreement_weight=r.agreement_weight,
                                        format_weight=r.format_weight)
@@ -149,7 +184,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     for play in plays:
         end = start + len(play.candidates)
         questioner_groups.append(Group(play.questioner_messages, play.image, play.candidates,
-                                       [t["reward"] for t in terms[start:end]]))
+                                       [terms[i]["reward"] for i in asked[start:end]]))
         start = end
     return Scored(games, questioner_groups, answerer_groups)
 
@@ -162,14 +197,14 @@ def question_diversity(games: list[dict]) -> float:
 
 def round_metrics(scored: Scored, cfg: RunConfig) -> dict:
     """Means and spreads of every reward term, the p distribution, kept share, diversity, failures."""
-    games = scored.games
-    metrics: dict = {"candidates": len(games)}
+    games = [game for game in scored.games if not game["contrast"]]  # the questioner's candidates
+    metrics: dict = {"candidates": len(games), "contrasts": len(scored.games) - len(games)}
     for key in games[0]["terms"] if games else []:
         values = [game["terms"][key] for game in games]
         metrics[f"questioner/{key}_mean"] = statistics.fmean(values)
         metrics[f"questioner/{key}_std"] = statistics.pstdev(values)
-    asked = [game for game in games if game["question"] is not None]
-    metrics["questioner/format_failures"] = len(games) - len(asked)
+    metrics["questioner/format_failures"] = sum(game["question"] is None for game in games)
+    asked = [game for game in scored.games if game["question"] is not None]
     p_values = [game["p"] for game in asked]
     metrics["p_histogram"] = [sum(lo <= p < lo + 0.2 or (lo == 0.8 and p == 1.0) for p in p_values)
                               for lo in (0.0, 0.2, 0.4, 0.6, 0.8)]
@@ -200,7 +235,11 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
     calls, sequences = engine.stats.calls, engine.stats.sequences
     mine = shard(items, rank, world_size)
     loaded = [(item, image) for item in mine if (image := data.image(item)) is not None]
-    plays = ask(engine, cfg, loaded) if labels is None else ask_labelled(cfg, loaded, labels, round_index)
+    if labels is None:
+        plays = ask(engine, cfg, loaded)
+        borrow_contrasts(cfg, plays, round_index)
+    else:
+        plays = ask_labelled(cfg, loaded, labels, round_index)
     lap("ask")
     answer(engine, cfg, plays)
     lap("answer")

@@ -9,7 +9,7 @@ from roles.questioner import format_candidate
 from selfplay.config import from_dict
 from selfplay.data import ImageTextItem
 from selfplay.engine import Sample
-from selfplay.game import Play, score
+from selfplay.game import Play, borrow_contrasts, round_metrics, score
 
 
 def _play(index: int, reference: str, answers: list[str], question: str = "Is there a red circle?",
@@ -62,3 +62,32 @@ def test_score_keeps_a_silver_label_only_when_the_image_raises_it_over_the_blind
     plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], text=text), _play(1, "no", ["no", "no", "no", "yes"], text=text)]
     cfg = from_dict({"rewards": {"require_vision": require_vision, "balance_targets": False}})
     assert [game["kept"] for game in score(cfg, plays, round_index=0).games] == kept
+
+
+def test_contrasts_borrow_what_the_text_never_names_and_train_the_answerer_on_no():
+    plays = [_play(0, "yes", ["yes", "yes", "no", "yes"], "Is there a red circle?", "A red circle."),
+             _play(1, "yes", ["yes", "no", "yes", "yes"], "Is there a blue square?", "A blue square."),
+             _play(2, "yes", ["yes", "yes", "no", "yes"], "Is there a red square?", "A red circle and a blue square.")]
+    cfg = from_dict({"game": {"contrast_questions": 1}, "rewards": {"reference_trust": "grounded"}})
+    borrow_contrasts(cfg, plays, round_index=0)
+    # item 2's caption names red and square, so no question of the round is about nothing it names
+    assert [[(q.question, q.reference) for q in play.contrasts] for play in plays] == [
+        [("Is there a blue square?", "no")], [("Is there a red circle?", "no")], []]
+    for play, answers in zip(plays, [["no", "yes", "yes", "yes"], ["yes", "no", "no", "yes"]]):
+        play.answers.append([Sample(answer, [], [], []) for answer in answers])
+        play.blind.append([Sample("no", [], [], [])])
+    scored = score(cfg, plays, round_index=0)
+    contrasts = [game for game in scored.games if game["contrast"]]
+    assert [(game["target"], game["kept"]) for game in contrasts] == [("no", True), ("no", True)]
+    # two "yes" the captions state and two "no" their silence implies: balanced, all four train
+    assert len(scored.answerer_groups) == 4
+    assert [len(group.samples) for group in scored.questioner_groups] == [1, 1, 1]  # the questioner's own only
+    metrics = round_metrics(scored, cfg)
+    assert (metrics["candidates"], metrics["contrasts"], metrics["kept"]) == (3, 2, 4)
+
+
+def test_no_contrasts_unless_asked_for():
+    plays = [_play(0, "yes", ["yes"] * 4, "Is there a red circle?", "A red circle."),
+             _play(1, "yes", ["yes"] * 4, "Is there a blue square?", "A blue square.")]
+    borrow_contrasts(from_dict({}), plays, round_index=0)
+    assert all(play.contrasts == [] for play in plays)
