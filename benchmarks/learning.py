@@ -1,7 +1,8 @@
 """The learning table: does self-play improve the answerer on held-out ground truth?
 
 On the shapes world's target domains (scan, aerial), starting from the source-warm-started tiny
-model, at equal budget (same rounds, items, G, K, GRPO updates), over several seeds:
+model, at equal budget (same rounds, items, G, K, GRPO updates, answered questions per item), over
+several seeds:
   base             no training on the target (the evaluation before round 1)
   selfplay_text    self-play with the paired text, zero labels
   selfplay_images  self-play on the images alone, zero labels
@@ -50,6 +51,8 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
         "eval": {"data": str(eval_dir / "qa.jsonl"), "max_questions": args.eval_questions, "every": args.eval_every},
     }
     if arm == "supervised":
+        # as many answered questions per item as self-play with text: its G candidates plus the borrowed ones
+        cfg["game"]["questions_per_item"] += from_dict({}).game.borrowed_questions
         cfg["game"]["mode"] = "supervised"
         cfg["data"]["labels"] = str(domain_dir / "qa.jsonl")
         cfg["rewards"] = {**args.rewards, "answerer_target": "reference", "keep_band": [0.0, 1.0],  # every ground-truth

@@ -26,9 +26,10 @@ def keep_for_answerer(
     trusted on one of two kinds of evidence (`trust`):
         "agreement": p is in the band and the questioner's reference matches the silver label (when
                      both exist), since a label two sources agree on is more often right;
-        "grounded":  the paired text backs the question (`grounded`, rewards.grounding) and the
-                     answers split on the target (0 < target_share < 1), so the group has something
-                     to teach: the answerer need not already agree, which is what there is to learn;
+        "grounded":  the paired text backs the reference (`grounded`: a clause states it, see
+                     rewards.grounding.text_confirms) and the answers split on the target
+                     (0 < target_share < 1), so the group has something to teach: the answerer need
+                     not already agree, which is what there is to learn;
         "either":    one of the two; "none": p in the band only (the supervised baseline).
     With `blind_share` (the share of blind answers giving the target), the image must also raise the
     target's share above it. The game passes it for silver labels: a label the answerer made itself

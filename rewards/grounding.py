@@ -48,7 +48,7 @@ def names_none_of(question: str, text: str | None, ignore: frozenset[str] = QUES
 
     Why: a caption or report lists what is there; asked about something it never mentions, "no" (or
     a count of 0) is the reading its writer meant. A caption-reading questioner never asks such
-    questions by itself, so the game borrows them from other items (game.contrast_questions).
+    questions by itself, so the game borrows them from other items (game.borrowed_questions).
 
     Example:
         >>> names_none_of("Is there a pond?", "Two red buildings."), names_none_of("Is there a red pond?", "A red building.")
@@ -128,3 +128,20 @@ def text_confirms(question: str, answer: str | None, text: str | None,
     return naming > 0 and not denying and any(
         set(_stems(normal)) <= set(_stems(part)) and set(content) <= set(_stems(part))
         for part in _CLAUSE_BREAK.split(text) if not NEGATION_WORDS & set(_stems(part)))
+
+
+def text_answer(question: str, answer_type: str, text: str | None) -> str | None:
+    """What `text` answers to a question asked about another item, or None when it does not say:
+    the answer its silence implies (`names_none_of`), or a yes/no one of its clauses states.
+
+    Example:
+        >>> caption = "Two red buildings and a pond."
+        >>> [text_answer(q, kind, caption) for q, kind in [("Is there a pond?", "yes_no"),
+        ...     ("How many trees are there?", "number"), ("Is there a red tree?", "yes_no")]]
+        ['yes', '0', None]
+    """
+    if names_none_of(question, text):
+        return ABSENT_ANSWERS.get(answer_type)
+    if answer_type == "yes_no":
+        return next((said for said in ("yes", "no") if text_confirms(question, said, text)), None)
+    return None

@@ -76,10 +76,11 @@ class GameConfig:
     blind_answers: int = _f(2, "Answers per question given without seeing the image (0 turns the probe off).")
     blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
                          ("none", "blank"))
-    contrast_questions: int = _f(0, "Per item with paired text, questions borrowed from the round's other items "
-                                 "that name nothing its text names, answered 'no' (or '0' for a count) by that "
-                                 "silence (rewards.grounding.names_none_of). A caption-reading questioner asks only "
-                                 "about what the text mentions; these are the round's negatives.")
+    borrowed_questions: int = _f(0, "Per item with paired text, questions the questioner asked about the round's "
+                                 "other items, answered by this item's text: 'yes' where it states it, 'no' (or '0' "
+                                 "for a count) where it never names it (rewards.grounding.text_answer). A "
+                                 "caption-reading questioner asks only about what its text mentions; these are "
+                                 "the round's negatives.")
     answer_types: list = _f(list(ANSWER_TYPES), f"Answer types the questioner may use: {', '.join(ANSWER_TYPES)}.")
     question_focus: str = _f("generic", "What the questioner is told to ask about: generic adds nothing; radiology "
                              "(findings, laterality, devices, presence) and remote_sensing (land use, counts, "
@@ -107,7 +108,8 @@ class RewardConfig:
     format_weight: float = _f(0.1, "Answerer reward for a well-formed answer.")
     keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer.")
     reference_trust: str = _f("either", "What makes a reference worth training on: the answerers' agreement (a "
-                              "silver label that matches it, p in keep_band), its grounding in the paired text, "
+                              "silver label that matches it, p in keep_band), the paired text stating it "
+                              "(rewards.grounding.text_confirms; a borrowed question's reference is its text's answer), "
                               "either, or none (keep_band only).", REFERENCE_TRUST)
     require_vision: bool = _f(True, "Keep a silver-label target (no paired text) only when the sighted answers "
                               "give it more often than the blind ones, so the answerer does not train on its own "
@@ -115,6 +117,9 @@ class RewardConfig:
     balance_targets: bool = _f(True, "Among a round's kept questions, no target may outnumber the runner-up "
                                "of its answer type (as many yes as no), so the answerer cannot learn an "
                                "answer prior from the questioner's bias or its own majority.")
+    balance_by: str = _f("answer_type", "What balance_targets balances within: each answer type, or each question "
+                         "(as many yes as no to the same question, so not even a prior tied to its wording "
+                         "can be learned, only what the image shows).", ("answer_type", "question"))
 
 
 @dataclass
@@ -174,7 +179,7 @@ def validate(cfg: RunConfig) -> None:
     need(g.rounds >= 1, "game.rounds", "must be at least 1")
     need(g.items_per_round >= 1, "game.items_per_round", "must be at least 1")
     need(g.blind_answers >= 0, "game.blind_answers", "must be 0 or more")
-    need(g.contrast_questions >= 0, "game.contrast_questions", "must be 0 or more")
+    need(g.borrowed_questions >= 0, "game.borrowed_questions", "must be 0 or more")
     need(g.blind_answers > 0 or not r.require_vision, "rewards.require_vision",
          "compares sighted with blind answers: set game.blind_answers above 0, or turn it off")
     need(g.temperature > 0, "game.temperature", "must be above 0 (self-play needs sampling)")

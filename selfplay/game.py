@@ -18,7 +18,7 @@ from PIL import Image
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
 from rewards.filters import balance_targets, keep_for_answerer
-from rewards.grounding import ABSENT_ANSWERS, names_none_of, text_confirms
+from rewards.grounding import ABSENT_ANSWERS, text_answer, text_confirms
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -40,13 +40,13 @@ class Play:
     image: Image.Image
     questioner_messages: list[dict]
     candidates: list[Sample]
-    contrasts: list[QuestionCandidate] = field(default_factory=list)
-    answers: list[list[Sample] | None] = field(default_factory=list)  # per candidate, then per contrast
+    borrowed: list[QuestionCandidate] = field(default_factory=list)
+    answers: list[list[Sample] | None] = field(default_factory=list)  # per candidate, then per borrowed question
     blind: list[list[Sample] | None] = field(default_factory=list)
 
     def questions(self, answer_types: list[str]) -> list[QuestionCandidate | None]:
-        """The parsed candidates (None where one does not parse), then the borrowed contrasts."""
-        return [parse_candidate(sample.text, answer_types) for sample in self.candidates] + self.contrasts
+        """The parsed candidates (None where one does not parse), then the borrowed questions."""
+        return [parse_candidate(sample.text, answer_types) for sample in self.candidates] + self.borrowed
 
 
 def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]) -> list[Play]:
@@ -73,27 +73,29 @@ def ask_labelled(cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]
     return plays
 
 
-def borrow_contrasts(cfg: RunConfig, plays: list[Play], round_index: int) -> None:
-    """Give each item with paired text up to game.contrast_questions questions asked about the round's
-    other items that name nothing its text names, with the answer that silence implies ("no", "0").
+def borrow_questions(cfg: RunConfig, plays: list[Play], round_index: int) -> None:
+    """Give each item with paired text up to game.borrowed_questions questions the questioner asked
+    about the round's other items, with the answer the item's own text gives (rewards.grounding
+    .text_answer): "yes" where a clause states it, "no" (or "0") where the text never names it.
 
     Why: a questioner that reads a caption asks about what the caption mentions, so every reference
     it gives to "Is there a ...?" is "yes"; the answerer never learns to say "no" from it, and the
     yes/no balance drops those questions altogether. The draw is seeded by the run's seed, the round
     and the item, so a run is repeatable."""
     g = cfg.game
-    if not g.contrast_questions:
+    if not g.borrowed_questions:
         return
     pool: dict[str, QuestionCandidate] = {}
     for play in plays:
         for question in play.questions(g.answer_types):
             if question is not None and question.answer_type in ABSENT_ANSWERS:
-                pool.setdefault(question.question, question)
+                pool.setdefault(normalize_answer(question.question), question)
     for play in plays:
-        options = [q for q in pool.values() if names_none_of(q.question, play.item.text)]
+        own = {normalize_answer(q.question) for q in play.questions(g.answer_types) if q is not None}
+        options = [QuestionCandidate(q.question, said, q.answer_type) for key, q in pool.items()
+                   if key not in own and (said := text_answer(q.question, q.answer_type, play.item.text))]
         rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}")
-        play.contrasts = [QuestionCandidate(q.question, ABSENT_ANSWERS[q.answer_type], q.answer_type)
-                          for q in rng.sample(options, min(g.contrast_questions, len(options)))]
+        play.borrowed = rng.sample(options, min(g.borrowed_questions, len(options)))
 
 
 def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> None:
@@ -145,11 +147,11 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     )))
     games, groups = [], []
     for i, (play, c, candidate) in enumerate(flat):
-        contrast = i not in terms
+        borrowed = i not in terms
         game = {
             "round": round_index, "item_id": play.item.id, "image": str(play.item.image_path),
-            "text": play.item.text, "candidate": c, "contrast": contrast,
-            "completion": format_candidate(candidate.question, candidate.reference) if contrast else play.candidates[c].text,
+            "text": play.item.text, "candidate": c, "borrowed": borrowed,
+            "completion": format_candidate(candidate.question, candidate.reference) if borrowed else play.candidates[c].text,
             "question": None, "reference": None, "answer_type": None, "answers": [], "blind_answers": [],
             "silver": None, "p": 0.0, "target": None, "kept": False, "terms": terms.get(i, {}), "answer_rewards": [],
         }
@@ -160,8 +162,8 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
             target = candidate.reference if use_reference else silver
             # a silver label is the answerer's own: it must beat the blind answers (require_vision)
             blind_share = agreement(blind, target) if r.require_vision and not use_reference else None
-            # the text backs a reference it states, or, for a borrowed contrast, by never naming its subject
-            backed = use_reference and (contrast or text_confirms(candidate.question, candidate.reference, play.item.text))
+            # the text backs a reference it states; a borrowed question's reference is the text's own answer
+            backed = use_reference and (borrowed or text_confirms(candidate.question, candidate.reference, play.item.text))
             kept = keep_for_answerer(p, candidate.reference, silver, band=tuple(r.keep_band), trust=r.reference_trust,
                                      grounded=backed, target_share=agreement(answers, target), blind_share=blind_share)
             texts = [s.text for s in play.answers[c]]
@@ -176,8 +178,10 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
             groups.append(None)
         games.append(game)
     if r.balance_targets:
-        for game, kept in zip(games, balance_targets([game["target"] for game in games], [game["kept"] for game in games],
-                                                     [game["answer_type"] for game in games])):
+        kinds = [game["answer_type"] if r.balance_by == "answer_type" or game["question"] is None
+                 else (game["answer_type"], normalize_answer(game["question"])) for game in games]
+        for game, kept in zip(games, balance_targets([game["target"] for game in games],
+                                                     [game["kept"] for game in games], kinds)):
             game["kept"] = kept
     answerer_groups = [group for game, group in zip(games, groups) if game["kept"]]
     questioner_groups, start = [], 0
@@ -197,8 +201,8 @@ def question_diversity(games: list[dict]) -> float:
 
 def round_metrics(scored: Scored, cfg: RunConfig) -> dict:
     """Means and spreads of every reward term, the p distribution, kept share, diversity, failures."""
-    games = [game for game in scored.games if not game["contrast"]]  # the questioner's candidates
-    metrics: dict = {"candidates": len(games), "contrasts": len(scored.games) - len(games)}
+    games = [game for game in scored.games if not game["borrowed"]]  # the questioner's candidates
+    metrics: dict = {"candidates": len(games), "borrowed": len(scored.games) - len(games)}
     for key in games[0]["terms"] if games else []:
         values = [game["terms"][key] for game in games]
         metrics[f"questioner/{key}_mean"] = statistics.fmean(values)
@@ -237,7 +241,7 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
     loaded = [(item, image) for item in mine if (image := data.image(item)) is not None]
     if labels is None:
         plays = ask(engine, cfg, loaded)
-        borrow_contrasts(cfg, plays, round_index)
+        borrow_questions(cfg, plays, round_index)
     else:
         plays = ask_labelled(cfg, loaded, labels, round_index)
     lap("ask")

@@ -35,6 +35,8 @@ def test_resume_flag_forms():
     ({"game": {"blind_mode": "closed_eyes"}}, "game.blind_mode"),
     ({"game": {"blind_answers": 0}}, "rewards.require_vision"),
     ({"rewards": {"reference_trust": "text"}}, "rewards.reference_trust"),
+    ({"rewards": {"balance_by": "colour"}}, "rewards.balance_by"),
+    ({"game": {"borrowed_questions": -1}}, "game.borrowed_questions"),
     ({"rewards": {"keep_band": [0.9, 0.1]}}, "rewards.keep_band"),
     ({"rewards": {"difficulty_shape": "cubic"}}, "rewards.difficulty_shape"),
     ({"model": {"path": "/no/such/model"}}, "model.path"),

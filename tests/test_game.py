@@ -9,7 +9,7 @@ from roles.questioner import format_candidate
 from selfplay.config import from_dict
 from selfplay.data import ImageTextItem
 from selfplay.engine import Sample
-from selfplay.game import Play, borrow_contrasts, round_metrics, score
+from selfplay.game import Play, borrow_questions, round_metrics, score
 
 
 def _play(index: int, reference: str, answers: list[str], question: str = "Is there a red circle?",
@@ -32,6 +32,16 @@ def test_score_balances_the_kept_targets_into_the_answerer_groups(balance, kept)
     assert len(scored.answerer_groups) == sum(game["kept"] for game in scored.games) == kept
     kept_targets = sorted(game["target"] for game in scored.games if game["kept"])
     assert kept_targets == (["no", "yes"] if balance else ["no", "yes", "yes", "yes"])
+
+
+@pytest.mark.parametrize("balance_by, kept", [("answer_type", 4), ("question", 0)])
+def test_balancing_by_question_leaves_no_prior_tied_to_the_wording(balance_by, kept):
+    # "yes" to the circle and "no" to the square, each twice: balanced as yes/no, but each question has
+    # one answer only, which a blind answerer could learn from the wording
+    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?") for i in range(2)]
+    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?") for i in range(2, 4)]
+    cfg = from_dict({"rewards": {"balance_by": balance_by}})
+    assert len(score(cfg, plays, round_index=0).answerer_groups) == kept
 
 
 @pytest.mark.parametrize("trust, kept", [("agreement", [False, False]), ("grounded", [True, False]),
@@ -64,30 +74,37 @@ def test_score_keeps_a_silver_label_only_when_the_image_raises_it_over_the_blind
     assert [game["kept"] for game in score(cfg, plays, round_index=0).games] == kept
 
 
-def test_contrasts_borrow_what_the_text_never_names_and_train_the_answerer_on_no():
+def test_borrowed_questions_take_their_answer_from_the_items_own_text():
     plays = [_play(0, "yes", ["yes", "yes", "no", "yes"], "Is there a red circle?", "A red circle."),
              _play(1, "yes", ["yes", "no", "yes", "yes"], "Is there a blue square?", "A blue square."),
              _play(2, "yes", ["yes", "yes", "no", "yes"], "Is there a red square?", "A red circle and a blue square.")]
-    cfg = from_dict({"game": {"contrast_questions": 1}, "rewards": {"reference_trust": "grounded"}})
-    borrow_contrasts(cfg, plays, round_index=0)
-    # item 2's caption names red and square, so no question of the round is about nothing it names
-    assert [[(q.question, q.reference) for q in play.contrasts] for play in plays] == [
-        [("Is there a blue square?", "no")], [("Is there a red circle?", "no")], []]
-    for play, answers in zip(plays, [["no", "yes", "yes", "yes"], ["yes", "no", "no", "yes"]]):
-        play.answers.append([Sample(answer, [], [], []) for answer in answers])
-        play.blind.append([Sample("no", [], [], [])])
+    cfg = from_dict({"game": {"borrowed_questions": 2}, "rewards": {"reference_trust": "grounded"}})
+    borrow_questions(cfg, plays, round_index=0)
+    # silence says "no"; a clause that states it says "yes"; "a red square" on a caption naming red and
+    # square in two different findings is neither, so it is not borrowed
+    assert [sorted((q.question, q.reference) for q in play.borrowed) for play in plays] == [
+        [("Is there a blue square?", "no")], [("Is there a red circle?", "no")],
+        [("Is there a blue square?", "yes"), ("Is there a red circle?", "yes")]]
+    for play in plays:
+        for borrowed in play.borrowed:
+            play.answers.append([Sample(answer, [], [], []) for answer in ["no", "yes", "yes", "no"]])
+            play.blind.append([Sample("no", [], [], [])])
+    unbalanced = score(from_dict({"game": {"borrowed_questions": 2},
+                                  "rewards": {"reference_trust": "grounded", "balance_targets": False}}), plays, 0)
+    borrowed = [game for game in unbalanced.games if game["borrowed"]]
+    assert sorted(game["target"] for game in borrowed) == ["no", "no", "yes", "yes"]
+    assert all(game["kept"] for game in borrowed)
+    # the questioner's groups hold its own candidates only; of the 4 "yes" (two candidates whose caption
+    # states them, two borrowed) and 2 "no" kept, balancing trains on 2 of each
     scored = score(cfg, plays, round_index=0)
-    contrasts = [game for game in scored.games if game["contrast"]]
-    assert [(game["target"], game["kept"]) for game in contrasts] == [("no", True), ("no", True)]
-    # two "yes" the captions state and two "no" their silence implies: balanced, all four train
-    assert len(scored.answerer_groups) == 4
-    assert [len(group.samples) for group in scored.questioner_groups] == [1, 1, 1]  # the questioner's own only
+    assert [len(group.samples) for group in scored.questioner_groups] == [1, 1, 1]
+    assert sorted(game["target"] for game in scored.games if game["kept"]) == ["no", "no", "yes", "yes"]
     metrics = round_metrics(scored, cfg)
-    assert (metrics["candidates"], metrics["contrasts"], metrics["kept"]) == (3, 2, 4)
+    assert (metrics["candidates"], metrics["borrowed"], metrics["kept"]) == (3, 4, 4)
 
 
-def test_no_contrasts_unless_asked_for():
+def test_no_borrowed_questions_unless_asked_for():
     plays = [_play(0, "yes", ["yes"] * 4, "Is there a red circle?", "A red circle."),
              _play(1, "yes", ["yes"] * 4, "Is there a blue square?", "A blue square.")]
-    borrow_contrasts(from_dict({}), plays, round_index=0)
-    assert all(play.contrasts == [] for play in plays)
+    borrow_questions(from_dict({}), plays, round_index=0)
+    assert all(play.borrowed == [] for play in plays)
