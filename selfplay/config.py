@@ -76,7 +76,7 @@ class GameConfig:
     blind_answers: int = _f(2, "Answers per question given without seeing the image (0 turns the probe off).")
     blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
                          ("none", "blank"))
-    borrowed_questions: int = _f(0, "Per item with paired text, questions the questioner asked about the round's "
+    borrowed_questions: int = _f(4, "Per item with paired text, questions the questioner asked about the round's "
                                  "other items, answered by this item's text: 'yes' where it states it, 'no' (or '0' "
                                  "for a count) where it never names it (rewards.grounding.text_answer). A "
                                  "caption-reading questioner asks only about what its text mentions; these are "
@@ -117,9 +117,11 @@ class RewardConfig:
     balance_targets: bool = _f(True, "Among a round's kept questions, no target may outnumber the runner-up "
                                "of its answer type (as many yes as no), so the answerer cannot learn an "
                                "answer prior from the questioner's bias or its own majority.")
-    balance_by: str = _f("answer_type", "What balance_targets balances within: each answer type, or each question "
-                         "(as many yes as no to the same question, so not even a prior tied to its wording "
-                         "can be learned, only what the image shows).", ("answer_type", "question"))
+    balance_by: str = _f("auto", "What balance_targets balances within: each answer type, or each question (as "
+                         "many yes as no to the same question, so not even a prior tied to its wording can be "
+                         "learned); auto is by question in a round with borrowed questions, which give one "
+                         "question a yes on one image and a no on another, and by answer type otherwise.",
+                         ("auto", "answer_type", "question"))
 
 
 @dataclass

@@ -178,8 +178,9 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
             groups.append(None)
         games.append(game)
     if r.balance_targets:
-        kinds = [game["answer_type"] if r.balance_by == "answer_type" or game["question"] is None
-                 else (game["answer_type"], normalize_answer(game["question"])) for game in games]
+        by_question = r.balance_by == "question" or (r.balance_by == "auto" and any(game["borrowed"] for game in games))
+        kinds = [(game["answer_type"], normalize_answer(game["question"])) if by_question and game["question"]
+                 else game["answer_type"] for game in games]
         for game, kept in zip(games, balance_targets([game["target"] for game in games],
                                                      [game["kept"] for game in games], kinds)):
             game["kept"] = kept

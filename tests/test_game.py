@@ -34,10 +34,10 @@ def test_score_balances_the_kept_targets_into_the_answerer_groups(balance, kept)
     assert kept_targets == (["no", "yes"] if balance else ["no", "yes", "yes", "yes"])
 
 
-@pytest.mark.parametrize("balance_by, kept", [("answer_type", 4), ("question", 0)])
+@pytest.mark.parametrize("balance_by, kept", [("answer_type", 4), ("question", 0), ("auto", 4)])
 def test_balancing_by_question_leaves_no_prior_tied_to_the_wording(balance_by, kept):
     # "yes" to the circle and "no" to the square, each twice: balanced as yes/no, but each question has
-    # one answer only, which a blind answerer could learn from the wording
+    # one answer only, which a blind answerer could learn from the wording (auto: no borrowed questions here)
     plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?") for i in range(2)]
     plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?") for i in range(2, 4)]
     cfg = from_dict({"rewards": {"balance_by": balance_by}})
@@ -103,8 +103,9 @@ def test_borrowed_questions_take_their_answer_from_the_items_own_text():
     assert (metrics["candidates"], metrics["borrowed"], metrics["kept"]) == (3, 4, 4)
 
 
-def test_no_borrowed_questions_unless_asked_for():
-    plays = [_play(0, "yes", ["yes"] * 4, "Is there a red circle?", "A red circle."),
-             _play(1, "yes", ["yes"] * 4, "Is there a blue square?", "A blue square.")]
-    borrow_questions(from_dict({}), plays, round_index=0)
+@pytest.mark.parametrize("borrowed, texts", [(0, ["A red circle.", "A blue square."]), (4, [None, None])])
+def test_no_borrowed_questions_when_turned_off_or_without_text(borrowed, texts):
+    plays = [_play(0, "yes", ["yes"] * 4, "Is there a red circle?", texts[0]),
+             _play(1, "yes", ["yes"] * 4, "Is there a blue square?", texts[1])]
+    borrow_questions(from_dict({"game": {"borrowed_questions": borrowed}}), plays, round_index=0)
     assert all(play.borrowed == [] for play in plays)
