@@ -102,6 +102,7 @@ def summarise(results: dict) -> dict:
             if arm != "supervised":
                 entry["pseudo_label_coverage"] = statistics.fmean(f["pseudo_label"]["coverage"] for f in finals)
                 entry["pseudo_label_reference"] = statistics.fmean(f["pseudo_label"]["reference"] for f in finals)
+                entry["pseudo_label_borrowed"] = statistics.fmean(f["pseudo_label"]["borrowed"] for f in finals)
                 entry["pseudo_label_silver"] = statistics.fmean(f["pseudo_label"]["silver"] for f in finals)
                 entry["pseudo_label_kept"] = statistics.fmean(seed_runs[arm]["pseudo_label_run"]["kept_target"]
                                                               for seed_runs in arms.values())
@@ -120,9 +121,11 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
              f"Command: `python benchmarks/learning.py {args.command}` ({seconds / 60:.0f} min on "
              "2 CPU cores). Accuracy is exact match on held-out ground-truth QA after the last round, mean +- "
              "spread over seeds; blind = the same questions with a blank image. Pseudo-label accuracy "
-             "(checked against the hidden scene graphs after the run): the last round's references and silver "
-             "labels, and the targets the answerer was trained on over the whole run.", "",
-             "| domain | arm | accuracy | blind | chance | pseudo-label ref / silver / kept targets | diversity |",
+             "(checked against the hidden scene graphs after the run): the last round's questioner references, "
+             "borrowed questions' references (answered by the item's own text) and silver labels, and the "
+             "targets the answerer was trained on over the whole run.", "",
+             "| domain | arm | accuracy | blind | chance | pseudo-label ref / borrowed / silver / kept targets | "
+             "diversity |",
              "|---|---|---|---|---|---|---|"]
     for domain, row in table.items():
         chance = row["base"]["chance"]
@@ -130,7 +133,8 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
             e = row[arm]
             pseudo = ""
             if "pseudo_label_coverage" in e:
-                pseudo = (f"{e['pseudo_label_reference']:.2f} / {e['pseudo_label_silver']:.2f} / "
+                pseudo = (f"{e['pseudo_label_reference']:.2f} / {e['pseudo_label_borrowed']:.2f} / "
+                          f"{e['pseudo_label_silver']:.2f} / "
                           f"{e['pseudo_label_kept']:.2f} "
                           f"(checkable {100 * e['pseudo_label_coverage']:.0f}%)"
                           if e["pseudo_label_coverage"] else "n/a: no question matched a known template")

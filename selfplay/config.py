@@ -76,11 +76,12 @@ class GameConfig:
     blind_answers: int = _f(2, "Answers per question given without seeing the image (0 turns the probe off).")
     blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
                          ("none", "blank"))
-    borrowed_questions: int = _f(4, "Per item with paired text, questions the questioner asked about the round's "
-                                 "other items, answered by this item's text: 'yes' where it states it, 'no' (or '0' "
-                                 "for a count) where it never names it (rewards.grounding.text_answer). A "
-                                 "caption-reading questioner asks only about what its text mentions; these are "
-                                 "the round's negatives.")
+    borrowed_questions: int = _f(4, "Per item, questions the questioner asked about the round's other items. With "
+                                 "paired text, this item's text answers them: 'yes' where a clause states it, 'no' "
+                                 "(or '0' for a count) where it never names it (rewards.grounding.text_answer): the "
+                                 "negatives a caption-reading questioner never asks for. Without text the answerers' "
+                                 "majority is the target, and balancing by question keeps one only where it differs "
+                                 "from image to image.")
     answer_types: list = _f(list(ANSWER_TYPES), f"Answer types the questioner may use: {', '.join(ANSWER_TYPES)}.")
     question_focus: str = _f("generic", "What the questioner is told to ask about: generic adds nothing; radiology "
                              "(findings, laterality, devices, presence) and remote_sensing (land use, counts, "

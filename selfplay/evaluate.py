@@ -100,22 +100,31 @@ def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer
 
 
 def pseudo_label_accuracy(games: list[dict], truth) -> dict[str, float]:
-    """How often a run's questioner references and silver labels matched the hidden truth.
+    """How often a run's questioner references, borrowed references and silver labels matched the
+    hidden truth.
 
     `truth(game) -> str | None` gives the true answer of a game's question, or None when it cannot
     be known (a question off the evaluation's templates); coverage is the share that could be checked.
+    "reference" is over the questioner's own candidates, "borrowed" over the questions borrowed from
+    another item and answered by this item's text (game.borrowed_questions), "kept_target" over what
+    the answerer trained on.
     """
     asked = [game for game in games if game.get("question")]
     checked = [(game, answer) for game in asked if (answer := truth(game)) is not None]
     if not checked:
-        return {"coverage": 0.0, "reference": 0.0, "silver": 0.0, "kept_target": 0.0, "checked": 0}
-    kept = [(game, answer) for game, answer in checked if game.get("kept")]
+        return {"coverage": 0.0, "reference": 0.0, "borrowed": 0.0, "silver": 0.0, "kept_target": 0.0, "checked": 0}
+
+    def share(pairs: list[tuple[dict, str]], key: str) -> float:
+        return statistics.fmean(answers_match(game[key], answer) for game, answer in pairs) if pairs else 0.0
+
     return {
         "coverage": len(checked) / len(asked),
         "checked": len(checked),
-        "reference": statistics.fmean(answers_match(g["reference"], a) for g, a in checked),
-        "silver": statistics.fmean(answers_match(g["silver"], a) for g, a in checked),
-        "kept_target": statistics.fmean(answers_match(g["target"], a) for g, a in kept) if kept else 0.0,
+        "reference": share([pair for pair in checked if not pair[0].get("borrowed")], "reference"),
+        "borrowed": share([pair for pair in checked if pair[0].get("borrowed") and pair[0]["reference"] is not None],
+                          "reference"),
+        "silver": share(checked, "silver"),
+        "kept_target": share([pair for pair in checked if pair[0].get("kept")], "target"),
     }
 
 

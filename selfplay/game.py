@@ -74,14 +74,17 @@ def ask_labelled(cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]
 
 
 def borrow_questions(cfg: RunConfig, plays: list[Play], round_index: int) -> None:
-    """Give each item with paired text up to game.borrowed_questions questions the questioner asked
-    about the round's other items, with the answer the item's own text gives (rewards.grounding
-    .text_answer): "yes" where a clause states it, "no" (or "0") where the text never names it.
+    """Give each item up to game.borrowed_questions questions the questioner asked about the round's
+    other items (on this process). With paired text, the reference is what the item's own text
+    answers (rewards.grounding.text_answer): "yes" where a clause states it, "no" (or "0") where it
+    never names it; without text there is none, and the answerers' majority is the target.
 
     Why: a questioner that reads a caption asks about what the caption mentions, so every reference
     it gives to "Is there a ...?" is "yes"; the answerer never learns to say "no" from it, and the
-    yes/no balance drops those questions altogether. The draw is seeded by the run's seed, the round
-    and the item, so a run is repeatable."""
+    yes/no balance drops those questions altogether. On images alone, one question asked of several
+    images lets balancing by question (rewards.balance_by) keep only the silver labels that change
+    with the image, not the answerer's prior ("2" to every count). The draw is seeded by the run's
+    seed, the round and the item, so a run is repeatable."""
     g = cfg.game
     if not g.borrowed_questions:
         return
@@ -92,8 +95,11 @@ def borrow_questions(cfg: RunConfig, plays: list[Play], round_index: int) -> Non
                 pool.setdefault(normalize_answer(question.question), question)
     for play in plays:
         own = {normalize_answer(q.question) for q in play.questions(g.answer_types) if q is not None}
-        options = [QuestionCandidate(q.question, said, q.answer_type) for key, q in pool.items()
-                   if key not in own and (said := text_answer(q.question, q.answer_type, play.item.text))]
+        if play.item.text:
+            options = [QuestionCandidate(q.question, said, q.answer_type) for key, q in pool.items()
+                       if key not in own and (said := text_answer(q.question, q.answer_type, play.item.text))]
+        else:  # no text to answer by: the answerers' majority will be the target, as for its own questions
+            options = [QuestionCandidate(q.question, None, q.answer_type) for key, q in pool.items() if key not in own]
         rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}")
         play.borrowed = rng.sample(options, min(g.borrowed_questions, len(options)))
 
@@ -147,11 +153,11 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     )))
     games, groups = [], []
     for i, (play, c, candidate) in enumerate(flat):
-        borrowed = i not in terms
+        borrowed = c >= len(play.candidates)
         game = {
             "round": round_index, "item_id": play.item.id, "image": str(play.item.image_path),
             "text": play.item.text, "candidate": c, "borrowed": borrowed,
-            "completion": format_candidate(candidate.question, candidate.reference) if borrowed else play.candidates[c].text,
+            "completion": None if borrowed else play.candidates[c].text,  # a borrowed question was not sampled here
             "question": None, "reference": None, "answer_type": None, "answers": [], "blind_answers": [],
             "silver": None, "p": 0.0, "target": None, "kept": False, "terms": terms.get(i, {}), "answer_rewards": [],
         }
@@ -195,8 +201,8 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
 
 
 def question_diversity(games: list[dict]) -> float:
-    """Distinct (normalised) questions over questions asked."""
-    questions = [normalize_answer(game["question"]) for game in games if game.get("question")]
+    """Distinct (normalised) questions over the questions the questioner asked (a borrowed one is a copy)."""
+    questions = [normalize_answer(game["question"]) for game in games if game.get("question") and not game.get("borrowed")]
     return len(set(questions)) / len(questions) if questions else 0.0
 
 

@@ -38,11 +38,13 @@ def test_pseudo_label_accuracy_counts_only_checkable_questions():
         {"question": "Is it red?", "reference": "yes", "silver": "no", "target": "yes", "kept": True},
         {"question": "Why?", "reference": "x", "silver": "x", "target": "x", "kept": False},
         {"question": None},
+        {"question": "Is it blue?", "reference": "no", "silver": "no", "target": "no", "kept": True, "borrowed": True},
     ]
-    truth = {"How many circles?": "two", "Is it red?": "no"}
+    truth = {"How many circles?": "two", "Is it red?": "no", "Is it blue?": "no"}
     result = pseudo_label_accuracy(games, lambda g: truth.get(g["question"]))
-    assert result == {"coverage": 2 / 3, "checked": 2, "reference": 0.5, "silver": 1.0, "kept_target": 0.5}
-    assert question_diversity(games) == 1.0
+    assert result == {"coverage": 3 / 4, "checked": 3, "reference": 0.5, "borrowed": 1.0, "silver": 1.0,
+                      "kept_target": 2 / 3}
+    assert question_diversity(games + [dict(games[0], borrowed=True)]) == 1.0  # a borrowed copy is not a new question
 
 
 def test_eval_command_on_a_round(warm_qwen, shapes_world, tmp_path, capsys):

@@ -103,9 +103,25 @@ def test_borrowed_questions_take_their_answer_from_the_items_own_text():
     assert (metrics["candidates"], metrics["borrowed"], metrics["kept"]) == (3, 4, 4)
 
 
-@pytest.mark.parametrize("borrowed, texts", [(0, ["A red circle.", "A blue square."]), (4, [None, None])])
-def test_no_borrowed_questions_when_turned_off_or_without_text(borrowed, texts):
-    plays = [_play(0, "yes", ["yes"] * 4, "Is there a red circle?", texts[0]),
-             _play(1, "yes", ["yes"] * 4, "Is there a blue square?", texts[1])]
-    borrow_questions(from_dict({"game": {"borrowed_questions": borrowed}}), plays, round_index=0)
+def test_no_borrowed_questions_when_turned_off():
+    plays = [_play(0, "yes", ["yes"] * 4, "Is there a red circle?", "A red circle."),
+             _play(1, "yes", ["yes"] * 4, "Is there a blue square?", "A blue square.")]
+    borrow_questions(from_dict({"game": {"borrowed_questions": 0}}), plays, round_index=0)
     assert all(play.borrowed == [] for play in plays)
+
+
+def test_without_text_a_borrowed_question_trains_on_the_silver_label_balanced_per_question():
+    plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?", None),
+             _play(1, "yes", ["yes", "yes", "no", "yes"], "Is there a blue square?", None)]
+    borrow_questions(from_dict({}), plays, round_index=0)
+    assert [[(q.question, q.reference) for q in play.borrowed] for play in plays] == [
+        [("Is there a blue square?", None)], [("Is there a red circle?", None)]]
+    for play, answers in zip(plays, [["no", "no", "no", "yes"], ["yes", "no", "yes", "yes"]]):
+        play.answers.append([Sample(answer, [], [], []) for answer in answers])
+        play.blind.append([Sample("maybe", [], [], [])])
+    scored = score(from_dict({}), plays, round_index=0)
+    assert [(game["question"], game["target"], game["kept"]) for game in scored.games] == [
+        ("Is there a red circle?", "yes", False), ("Is there a blue square?", "no", True),
+        ("Is there a blue square?", "yes", True), ("Is there a red circle?", "yes", False)]
+    # the square is "no" on one image and "yes" on the other: kept once each way; the circle is "yes" on
+    # both, the same answer whatever the image, so balancing by question keeps neither

@@ -77,13 +77,14 @@ def test_two_rounds_train_each_role_in_its_phase_and_record(warm_qwen, shapes_wo
                     "answerer/reward_mean", "answerer/format_failures", "time/ask", "time/answer",
                     "time/score", "time/learn_questioner", "time/learn_answerer", "trl/questioner/loss"):
             assert key in m, key
-        assert sum(m["p_histogram"]) == m["candidates"] - m["questioner/format_failures"]
-        assert m["candidates"] == 6 * 4
+        assert sum(m["p_histogram"]) == m["candidates"] - m["questioner/format_failures"] + m["borrowed"]
+        assert m["candidates"] == 6 * 4 and 0 < m["borrowed"] <= 6 * 4
         # batched: one generate call to ask, one for sighted and one for blind answers, not one per question
         assert m["generate/calls"] == 3 and m["generate/sequences"] > 6 * 4
 
     games = [json.loads(line) for line in (out / "games.jsonl").read_text().splitlines()]
-    assert len(games) == 2 * 6 * 4
+    assert len([g for g in games if not g["borrowed"]]) == 2 * 6 * 4
+    assert sum(g["borrowed"] for g in games) == sum(m["borrowed"] for m in metrics)
     asked = [g for g in games if g["question"] is not None]
     assert asked and all(len(g["answers"]) == 4 and len(g["blind_answers"]) == 2 for g in asked)
     assert all(Path(g["image"]).is_file() and g["text"] for g in games)
@@ -142,4 +143,5 @@ def test_two_processes_shard_the_round(warm_qwen, shapes_world, tmp_path):
     metrics = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(metrics) == 2, "only the main process writes records"
     games = [json.loads(line) for line in (out / "games.jsonl").read_text().splitlines()]
-    assert len(games) == 2 * 6 * 4 and len({(g["round"], g["item_id"]) for g in games}) == 2 * 6
+    assert len([g for g in games if not g["borrowed"]]) == 2 * 6 * 4
+    assert len({(g["round"], g["item_id"]) for g in games}) == 2 * 6
