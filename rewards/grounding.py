@@ -1,8 +1,10 @@
-"""Whether the paired text backs a question: the evidence a text-reading questioner's reference has.
+"""What the paired text says about a question: the evidence a text-reading questioner's reference has.
 
 A questioner that reads a report or caption and asks about what it names has a reference worth
-trusting even when the answerer does not yet agree; one that asks about what the text never names is
-guessing. Word overlap is the crude, domain-free test of that.
+trusting even when the answerer does not yet agree, if the text says so; one that asks about what the
+text never names is guessing. `grounded_in` is the crude test (word overlap, used to pick warm-start
+rows); `text_confirms` reads the text clause by clause, with negation and counts; `text_answer` says
+what a text answers to a question asked about another item. All of it is English, no domain's words.
 """
 
 import re
@@ -39,29 +41,12 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
 
 
 
-# What a text that lists what it sees implies about a thing it never names, per answer type.
-ABSENT_ANSWERS = {"yes_no": "no", "number": "0"}
-
-
-def names_none_of(question: str, text: str | None, ignore: frozenset[str] = QUESTION_FRAME_WORDS) -> bool:
-    """True when the question names something and `text` (present) names none of it.
-
-    Why: a caption or report lists what is there; asked about something it never mentions, "no" (or
-    a count of 0) is the reading its writer meant. A caption-reading questioner never asks such
-    questions by itself, so the game borrows them from other items (game.borrowed_questions).
-
-    Example:
-        >>> names_none_of("Is there a pond?", "Two red buildings."), names_none_of("Is there a red pond?", "A red building.")
-        (True, False)
-    """
-    content = {singular(word) for word in re.findall(r"[a-z]+", question.lower()) if word not in ignore}
-    return bool(text) and bool(content) and not content & set(_stems(text))
-
-
 # Clause boundaries: punctuation, and the words that join two findings or two objects in one sentence.
 _CLAUSE_BREAK = re.compile(r"[.;,:!?]|\b(?:and|but|with|near|while|whereas)\b")
 NEGATION_WORDS = frozenset({"no", "not", "without", "absent", "negative"})
 _ONE = frozenset({"a", "an", "one", "single"})
+# What a text that lists what it sees implies about a thing it never names, per answer type.
+ABSENT_ANSWERS = {"yes_no": "no", "number": "0"}
 
 
 def singular(word: str) -> str:
@@ -73,6 +58,11 @@ def singular(word: str) -> str:
 
 def _stems(text: str) -> list[str]:
     return [singular(word) for word in re.findall(r"[a-z0-9]+", text.lower())]
+
+
+def _named(question: str, ignore: frozenset[str]) -> list[str]:
+    """What the question names, in order: its words less the frame words, in the singular."""
+    return [singular(word) for word in re.findall(r"[a-z]+", question.lower()) if word not in ignore]
 
 
 def _number_before(stems: list[str], index: int, reach: int = 3) -> int | None:
@@ -109,25 +99,37 @@ def text_confirms(question: str, answer: str | None, text: str | None,
         [False, True, True, False]
     """
     normal = normalize_answer(answer)
-    content = [singular(word) for word in re.findall(r"[a-z]+", question.lower()) if word not in ignore]
+    content = _named(question, ignore)
     if not text or not content or normal is None:
         return False
-    naming, denying, counts = 0, 0, []
-    for part in _CLAUSE_BREAK.split(text):
-        stems = _stems(part)
+    naming, denying, counts = [], 0, []
+    for stems in map(_stems, _CLAUSE_BREAK.split(text)):
         if NEGATION_WORDS & set(stems):
             denying += content[-1] in stems
         elif set(content) <= set(stems):
-            naming += 1
+            naming.append(set(stems))
             counts.append(_number_before(stems, min(stems.index(word) for word in content)))
     if normal in ("yes", "no"):
-        return (naming > 0 and not denying) if normal == "yes" else (denying > 0 and not naming)
+        return bool(naming) and not denying if normal == "yes" else bool(denying) and not naming
     if normal.isdigit():
         stated = sum(counts) if counts and None not in counts else (0 if denying and not naming else None)
         return stated == int(normal)
-    return naming > 0 and not denying and any(
-        set(_stems(normal)) <= set(_stems(part)) and set(content) <= set(_stems(part))
-        for part in _CLAUSE_BREAK.split(text) if not NEGATION_WORDS & set(_stems(part)))
+    return not denying and any(set(_stems(normal)) <= clause for clause in naming)
+
+
+def names_none_of(question: str, text: str | None, ignore: frozenset[str] = QUESTION_FRAME_WORDS) -> bool:
+    """True when the question names something and `text` (present) names none of it.
+
+    Why: a caption or report lists what is there; asked about something it never mentions, "no" (or
+    a count of 0) is the reading its writer meant. A caption-reading questioner never asks such
+    questions by itself, so the game borrows them from other items (game.borrowed_questions).
+
+    Example:
+        >>> names_none_of("Is there a pond?", "Two red buildings."), names_none_of("Is there a red pond?", "A red building.")
+        (True, False)
+    """
+    content = set(_named(question, ignore))
+    return bool(text) and bool(content) and not content & set(_stems(text))
 
 
 def text_answer(question: str, answer_type: str, text: str | None) -> str | None:
