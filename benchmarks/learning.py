@@ -133,7 +133,8 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
             e = row[arm]
             pseudo = ""
             if "pseudo_label_coverage" in e:
-                pseudo = (f"{e['pseudo_label_reference']:.2f} / {e['pseudo_label_borrowed']:.2f} / "
+                borrowed = "-" if arm == "selfplay_images" else f"{e['pseudo_label_borrowed']:.2f}"  # no text, no reference
+                pseudo = (f"{e['pseudo_label_reference']:.2f} / {borrowed} / "
                           f"{e['pseudo_label_silver']:.2f} / "
                           f"{e['pseudo_label_kept']:.2f} "
                           f"(checkable {100 * e['pseudo_label_coverage']:.0f}%)"
