@@ -116,7 +116,7 @@ class RewardConfig:
                               "give it more often than the blind ones, so the answerer does not train on its own "
                               "priors (needs game.blind_answers > 0).")
     balance_targets: bool = _f(True, "Among a round's kept questions, no target may outnumber the runner-up "
-                               "of its answer type (as many yes as no), so the answerer cannot learn an "
+                               "of its kind (balance_by: as many yes as no), so the answerer cannot learn an "
                                "answer prior from the questioner's bias or its own majority.")
     balance_by: str = _f("auto", "What balance_targets balances within: each answer type, or each question (as "
                          "many yes as no to the same question, so not even a prior tied to its wording can be "
