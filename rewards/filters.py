@@ -4,7 +4,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rewards.normalize import answers_match, normalize_answer
-from rewards.questioner import check_choice
+from roles.formats import check_choice
 
 
 REFERENCE_TRUST = ("agreement", "grounded", "either", "none")

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import combinations
 
-from roles.formats import QuestionCandidate
+from roles.formats import QuestionCandidate, check_choice
 from roles.questioner import parse_candidate
 from rewards.consistency import agreement, majority_vote
 
@@ -16,12 +16,6 @@ QUESTIONER_TARGETS = ("reference", "silver")
 QUESTIONER_TERMS = (
     "format", "p", "agreement", "blind_agreement", "difficulty", "blind_penalty", "repetition", "reward"
 )
-
-
-def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
-    """A ValueError naming the option and its allowed values (shared by the reward functions)."""
-    if value not in allowed:
-        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
 
 
 def difficulty(

@@ -3,7 +3,7 @@ lists and spellings that both the parsers here and the answer normaliser in `rew
 role and its reward never disagree about what "yes", "3" or "(B)" means."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 ANSWER_TYPES = ("yes_no", "multiple_choice", "number", "short_phrase")
@@ -114,6 +114,12 @@ def infer_answer_type(answer: str, question: str) -> str:
     return "short_phrase"
 
 
+def check_choice(name: str, value: str, allowed: Sequence[str]) -> None:
+    """A ValueError naming the option and its allowed values (shared by the roles and the rewards)."""
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; allowed: {', '.join(allowed)}")
+
+
 def check_answer_types(types: Iterable[str] | str) -> tuple[str, ...]:
     """The user's answer types as a tuple, after checking each is one of ANSWER_TYPES.
 
@@ -131,6 +137,5 @@ def check_answer_types(types: Iterable[str] | str) -> tuple[str, ...]:
     if not types:
         raise ValueError(f"no answer types given; allowed: {', '.join(ANSWER_TYPES)}")
     for answer_type in types:
-        if answer_type not in ANSWER_TYPES:
-            raise ValueError(f"unknown answer type {answer_type!r}; allowed: {', '.join(ANSWER_TYPES)}")
+        check_choice("answer type", answer_type, ANSWER_TYPES)
     return types

@@ -3,7 +3,7 @@ questioner's own answer, in two fixed lines that a tiny model can learn."""
 
 from collections.abc import Sequence
 
-from roles.formats import QuestionCandidate, check_answer_types, infer_answer_type, short_answer
+from roles.formats import QuestionCandidate, check_answer_types, check_choice, infer_answer_type, short_answer
 
 _TYPE_HINTS = {
     "yes_no": "yes or no",
@@ -56,8 +56,7 @@ def questioner_messages(text: str | None, answer_types: Sequence[str], focus: st
         >>> questioner_messages(None, ["yes_no"], "radiology")[0]["content"].splitlines()[0]
         'Ask about a finding, its laterality (left or right), a device (tube, line, pacemaker), or whether something is present or absent.'
     """
-    if focus not in QUESTION_FOCUS:
-        raise ValueError(f"unknown question focus {focus!r}; allowed: {', '.join(QUESTION_FOCUS)}")
+    check_choice("question focus", focus, QUESTION_FOCUS)
     hints = " or ".join(_TYPE_HINTS[answer_type] for answer_type in check_answer_types(answer_types))
     lines = [f"Context: {' '.join(text.split())}"] if text and text.strip() else []
     lines += [QUESTION_FOCUS[focus]] if QUESTION_FOCUS[focus] else []

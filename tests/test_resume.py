@@ -15,7 +15,7 @@ import yaml
 from safetensors.torch import load_file
 
 from selfplay.checkpoint import CheckpointError, verify
-from selfplay.config import from_dict, to_dict
+from selfplay.config import from_dict
 from selfplay.runner import main
 
 ROOT = Path(__file__).resolve().parent.parent
