@@ -73,9 +73,9 @@ def ask_labelled(cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]
     return plays
 
 
-def borrow_questions(cfg: RunConfig, plays: list[Play], round_index: int) -> None:
+def borrow_questions(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int = 1) -> None:
     """Give each item up to game.borrowed_questions questions the questioner asked about the round's
-    other items (on this process). With paired text, the reference is what the item's own text
+    other items, on every process. With paired text, the reference is what the item's own text
     answers (rewards.grounding.text_answer): "yes" where a clause states it, "no" (or "0") where it
     never names it; without text there is none, and the answerers' majority is the target.
 
@@ -83,16 +83,18 @@ def borrow_questions(cfg: RunConfig, plays: list[Play], round_index: int) -> Non
     it gives to "Is there a ...?" is "yes"; the answerer never learns to say "no" from it, and the
     yes/no balance drops those questions altogether. On images alone, one question asked of several
     images lets balancing by question (rewards.balance_by) keep only the silver labels that change
-    with the image, not the answerer's prior ("2" to every count). The draw is seeded by the run's
-    seed, the round and the item, so a run is repeatable."""
+    with the image, not the answerer's prior ("2" to every count). The pool is the whole round's,
+    gathered from every process in rank order (on 8 GPUs a shard's own items would be few), and the
+    draw is seeded by the run's seed, the round and the item, so a run is repeatable."""
     g = cfg.game
     if not g.borrowed_questions:
         return
+    asked = [question for play in plays for question in play.questions(g.answer_types)
+             if question is not None and question.answer_type in ABSENT_ANSWERS]
+    asked = gather_object(asked) if world_size > 1 else asked
     pool: dict[str, QuestionCandidate] = {}
-    for play in plays:
-        for question in play.questions(g.answer_types):
-            if question is not None and question.answer_type in ABSENT_ANSWERS:
-                pool.setdefault(normalize_answer(question.question), question)
+    for question in asked:
+        pool.setdefault(normalize_answer(question.question), question)
     for play in plays:
         own = {normalize_answer(q.question) for q in play.questions(g.answer_types) if q is not None}
         if play.item.text:
@@ -248,7 +250,7 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
     loaded = [(item, image) for item in mine if (image := data.image(item)) is not None]
     if labels is None:
         plays = ask(engine, cfg, loaded)
-        borrow_questions(cfg, plays, round_index)
+        borrow_questions(cfg, plays, round_index, world_size)
     else:
         plays = ask_labelled(cfg, loaded, labels, round_index)
     lap("ask")

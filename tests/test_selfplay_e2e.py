@@ -145,3 +145,12 @@ def test_two_processes_shard_the_round(warm_qwen, shapes_world, tmp_path):
     games = [json.loads(line) for line in (out / "games.jsonl").read_text().splitlines()]
     assert len([g for g in games if not g["borrowed"]]) == 2 * 6 * 4
     assert len({(g["round"], g["item_id"]) for g in games}) == 2 * 6
+    # the borrowed questions come from the whole round, so some were asked on the other process's items
+    # (gathered in rank order: the first 3 items of a round's games played on rank 0, the last 3 on rank 1)
+    rank_of = {item_id: i // 3 for i, item_id in enumerate(dict.fromkeys(g["item_id"] for g in games if g["round"] == 0))}
+    asked_on = {}
+    for g in games:
+        if g["question"] and not g["borrowed"]:
+            asked_on.setdefault((g["round"], g["question"]), set()).add(rank_of.get(g["item_id"]))
+    borrowed = [g for g in games if g["borrowed"] and g["round"] == 0]
+    assert borrowed and any(rank_of[g["item_id"]] not in asked_on[0, g["question"]] for g in borrowed)
