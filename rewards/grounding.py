@@ -40,7 +40,6 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
     return bool(content) and content <= content_words(text, frozenset())
 
 
-
 # Clause boundaries: punctuation, and the words that join two findings or two objects in one sentence.
 _CLAUSE_BREAK = re.compile(r"[.;,:!?]|\b(?:and|but|with|near|while|whereas)\b")
 NEGATION_WORDS = frozenset({"no", "not", "without", "absent", "negative"})

@@ -89,14 +89,14 @@ def borrow_questions(cfg: RunConfig, plays: list[Play], round_index: int, world_
     g = cfg.game
     if not g.borrowed_questions:
         return
-    asked = [question for play in plays for question in play.questions(g.answer_types)
-             if question is not None and question.answer_type in ABSENT_ANSWERS]
+    questions = [[q for q in play.questions(g.answer_types) if q is not None] for play in plays]
+    asked = [q for parsed in questions for q in parsed if q.answer_type in ABSENT_ANSWERS]
     asked = gather_object(asked) if world_size > 1 else asked
     pool: dict[str, QuestionCandidate] = {}
     for question in asked:
         pool.setdefault(normalize_answer(question.question), question)
-    for play in plays:
-        own = {normalize_answer(q.question) for q in play.questions(g.answer_types) if q is not None}
+    for play, mine in zip(plays, questions):
+        own = {normalize_answer(q.question) for q in mine}
         if play.item.text:
             options = [QuestionCandidate(q.question, said, q.answer_type) for key, q in pool.items()
                        if key not in own and (said := text_answer(q.question, q.answer_type, play.item.text))]
