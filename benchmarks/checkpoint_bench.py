@@ -53,7 +53,7 @@ def main() -> None:
     saves, loads = [], []
     for attempt in range(3):
         started = time.perf_counter()
-        folder = save_checkpoint(work / "run", attempt, model, learners, cfg, [rng_state()], data_position=0)
+        folder = save_checkpoint(work / "run", attempt, model, learners, cfg, [rng_state()])
         saves.append(time.perf_counter() - started)
         started = time.perf_counter()
         load_checkpoint(folder, model, learners, cfg, 0, 1)

@@ -107,7 +107,7 @@ class _ModelTime:
 def bench_overhead(path: Path, data: Path, out: Path, rounds: int) -> dict:
     """Run the real round loop on the given model and split its time."""
     import selfplay.modeling as modeling
-    from selfplay.config import from_dict
+    from selfplay.config_parser import from_dict
     from selfplay.runner import main
 
     timer = {}

@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from selfplay.config import from_dict  # noqa: E402
-from selfplay.evaluate import pseudo_label_accuracy, question_diversity, truth_from  # noqa: E402
+from selfplay.config_parser import from_dict  # noqa: E402
+from selfplay.evaluate import pseudo_label_accuracy, truth_from  # noqa: E402
+from selfplay.metrics import question_diversity  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
 from selfplay.runner import main, resolve_world  # noqa: E402
 
@@ -54,9 +55,7 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
         # as many answered questions per item as self-play with text: its G candidates plus the borrowed ones
         cfg["game"]["questions_per_item"] += from_dict({}).game.borrowed_questions
         cfg["game"]["mode"] = "supervised"
-        cfg["data"]["labels"] = str(domain_dir / "qa.jsonl")
-        cfg["rewards"] = {**args.rewards, "answerer_target": "reference", "keep_band": [0.0, 1.0],  # every ground-truth
-                          "reference_trust": "none", "require_vision": False, "balance_targets": False}  # question trains
+        cfg["data"]["labels"] = str(domain_dir / "qa.jsonl")  # every ground-truth question trains, towards its label
     return cfg
 
 

@@ -1,62 +1,92 @@
-"""Which questions the answerer trains on."""
+"""Which questions the answerer trains on, and towards which answer: one decision per question
+(`target_and_keep`), then one balance over the round (`balance_targets`)."""
 
 from collections import Counter
 from collections.abc import Sequence
 
+from rewards.consistency import agreement, majority_vote
+from rewards.grounding import text_confirms
 from rewards.normalize import answers_match, normalize_answer
-from roles.formats import check_choice
+
+# What stands behind a question's reference: the evidence `target_and_keep` weighs.
+TRUTH = "truth"          # a ground-truth label (the supervised baseline)
+STATED = "stated"        # a clause of the item's paired text states it, or the text answered a borrowed question
+UNSTATED = "unstated"    # the item has paired text, but no clause of it states the reference
+NO_TEXT = "no text"      # no paired text: the reference is the questioner's guess, or there is none
+BACKINGS = (TRUTH, STATED, UNSTATED, NO_TEXT)
 
 
-REFERENCE_TRUST = ("agreement", "grounded", "either", "none")
-
-
-def keep_for_answerer(
-    p: float,
-    reference: str | None,
-    silver: str | None,
-    band: tuple[float, float] = (0.3, 0.8),
-    trust: str = "agreement",
-    grounded: bool = False,
-    target_share: float = 0.0,
-    blind_share: float | None = None,
-) -> bool:
-    """Whether a question goes into the answerer's training set.
-
-    Why: VisPlay keeps questions with band[0] <= p <= band[1] (not trivial, not noise). A reference is
-    trusted on one of two kinds of evidence (`trust`):
-        "agreement": p is in the band and the questioner's reference matches the silver label (when
-                     both exist), since a label two sources agree on is more often right;
-        "grounded":  the paired text backs the reference (`grounded`: a clause states it, see
-                     rewards.grounding.text_confirms) and the answers split on the target
-                     (0 < target_share < 1), so the group has something to teach: the answerer need
-                     not already agree, which is what there is to learn;
-        "either":    one of the two; "none": p in the band only (the supervised baseline).
-    With `blind_share` (the share of blind answers giving the target), the image must also raise the
-    target's share above it. The game passes it for silver labels: a label the answerer made itself
-    and gives as readily without the image is its own prior, and on images alone training on such
-    labels ("1" to every count) made it collapse. A text-backed reference is evidence from outside
-    the answerer, so it is not asked to beat the blind answers.
+def backing(question: str, reference: str | None, text: str | None) -> str:
+    """What the item's paired text says for a reference the questioner gave: STATED, UNSTATED or NO_TEXT.
 
     Example:
-        >>> [keep_for_answerer(p, "2", silver) for p, silver in [(0.5, "two"), (0.9, "2"), (0.5, "3")]]
-        [True, False, False]
-        >>> keep_for_answerer(0.75, "2", "3", trust="either", grounded=True, target_share=0.25)
-        True
-        >>> keep_for_answerer(0.5, "2", "2", target_share=0.5, blind_share=0.5)
-        False
+        >>> [backing("Is there a mass?", "no", text) for text in ["No mass.", "A nodule.", None]]
+        ['stated', 'unstated', 'no text']
     """
-    check_choice("reference trust", trust, REFERENCE_TRUST)
+    if not text:
+        return NO_TEXT
+    return STATED if text_confirms(question, reference, text) else UNSTATED
+
+
+def target_and_keep(
+    reference: str | None,
+    backed_by: str,
+    answers: Sequence[str | None],
+    blind_answers: Sequence[str | None],
+    band: tuple[float, float] = (0.3, 0.8),
+) -> tuple[str | None, bool, str]:
+    """The answer the answerer is trained towards on one question, whether the question trains it,
+    and why, from the reference, what backs it, and the sighted and blind answers.
+
+    Why: with no labels, a target is worth training on only where some evidence outside one guess
+    backs it. silver, p = majority_vote(answers); in_band = band[0] <= p <= band[1].
+        TRUTH:              target = reference, kept.
+        STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
+                            in_band and the silver label matches it (two sources agree), or when
+                            STATED and the answers split on it, 0 < agreement(answers, reference) < 1
+                            (the text says so; the answerer has something to learn).
+        NO_TEXT:            target = silver, kept when in_band, the silver label matches the
+                            questioner's reference (if any), and the image raises it:
+                            agreement(blind_answers, silver) < agreement(answers, silver). A label the
+                            answerer made itself and gives as readily blind is its own prior (on
+                            images alone, "1" to every count made it collapse); with no blind
+                            answers nothing shows that the image matters, so it is not kept.
+
+    Example:
+        >>> target_and_keep("yes", "unstated", ["yes", "yes", "no", "yes"], ["no"])
+        ('yes', True, 'the answers agree with the reference (p 0.75)')
+        >>> target_and_keep("2", "stated", ["3", "3", "3", "2"], [])
+        ('2', True, 'the text states it and the answers split on it')
+        >>> target_and_keep(None, "no text", ["no", "no", "no", "yes"], ["no", "no"])
+        ('no', False, 'the blind answers give the silver label as often')
+    """
+    if backed_by == TRUTH:
+        return reference, True, "ground truth"
+    silver, p = majority_vote(answers)
     in_band = band[0] <= p <= band[1]
-    agreed = in_band and (reference is None or silver is None or answers_match(reference, silver))
-    backed = grounded and 0 < target_share < 1
-    if blind_share is not None and not blind_share < target_share:
-        return False
-    return {"agreement": agreed, "grounded": backed, "either": agreed or backed, "none": in_band}[trust]
+    if backed_by == NO_TEXT:
+        if not in_band:
+            return silver, False, f"p {p:.2f} is outside keep_band"
+        if reference is not None and silver is not None and not answers_match(reference, silver):
+            return silver, False, "the silver label differs from the questioner's reference"
+        if not blind_answers:
+            return silver, False, "no blind answers to show that the image matters"
+        if not agreement(blind_answers, silver) < agreement(answers, silver):
+            return silver, False, "the blind answers give the silver label as often"
+        return silver, True, f"the image raises the silver label over the blind answers (p {p:.2f})"
+    if in_band and (silver is None or answers_match(reference, silver)):
+        return reference, True, f"the answers agree with the reference (p {p:.2f})"
+    if backed_by == STATED and 0 < agreement(answers, reference) < 1:
+        return reference, True, "the text states it and the answers split on it"
+    if backed_by == STATED:
+        return reference, False, "the text states it but the answers do not split on it"
+    return reference, False, (f"p {p:.2f} is outside keep_band" if not in_band
+                              else "the answers' majority differs from the reference")
 
 
-def balance_targets(targets: Sequence[str | None], kept: Sequence[bool], kinds: Sequence[str | None]) -> list[bool]:
-    """`kept` where no target outnumbers the runner-up of its kind (answer type): the later extras
-    of a larger side are dropped. For yes/no that means as many "yes" as "no".
+def balance_targets(targets: Sequence[str | None], kept: Sequence[bool], kinds: Sequence) -> list[bool]:
+    """`kept` where no target outnumbers the runner-up of its kind: the later extras of a larger side
+    are dropped. For yes/no that means as many "yes" as "no". A kind None is left as it is.
 
     Why: the round should carry no answer prior, so that the only way for the answerer to earn its
     reward is to look. A caption-reading questioner asks mostly about what the caption mentions, so
@@ -70,7 +100,8 @@ def balance_targets(targets: Sequence[str | None], kept: Sequence[bool], kinds: 
         ...                 ["yes_no"] * 3 + ["number"] + ["yes_no"] + ["number"] * 3)
         [True, False, True, True, False, True, False, False]
     """
-    normal = [normalize_answer(target) if keep and target is not None else None for target, keep in zip(targets, kept)]
+    normal = [normalize_answer(target) if keep and target is not None and kind is not None else None
+              for target, keep, kind in zip(targets, kept, kinds)]
     counts: dict = {}
     for value, kind in zip(normal, kinds):
         if value is not None:

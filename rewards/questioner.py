@@ -1,50 +1,31 @@
 """The questioner's reward: ask questions the answerer gets right only sometimes, that need the image,
 and that differ from the rest of the batch (R-Zero/VisPlay, plus a blind-answer penalty)."""
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
 from itertools import combinations
 
-from roles.formats import QuestionCandidate, check_choice
-from roles.questioner import parse_candidate
+from roles.formats import QuestionCandidate
 from rewards.consistency import agreement, majority_vote
 
-DIFFICULTY_SHAPES = ("min_p", "gaussian", "band")
-QUESTIONER_TARGETS = ("reference", "silver")
 QUESTIONER_TERMS = (
     "format", "p", "agreement", "blind_agreement", "difficulty", "blind_penalty", "repetition", "reward"
 )
 
 
-def difficulty(
-    p: float,
-    shape: str = "min_p",
-    band: tuple[float, float] = (0.3, 0.8),
-    center: float = 0.5,
-    width: float = 0.25,
-) -> float:
-    """How useful a question of answer agreement `p` is to learn from, in [0, 1].
+def difficulty(p: float) -> float:
+    """How useful a question of answer agreement `p` is to learn from, in [0, 1]: 2 * min(p, 1 - p).
 
-    Why: questions everyone or no one gets right teach nothing; those near the edge of ability do.
-    Shapes:
-        "min_p":    2 * min(p, 1 - p)                            (R-Zero's min(p, 1-p), scaled to [0, 1])
-        "gaussian": exp(-(p - center)^2 / (2 * width^2))        (EvoLMM-like, smooth)
-        "band":     1.0 if band[0] <= p <= band[1] else 0.0      (VisPlay's filter as a reward)
+    Why: questions everyone or no one gets right teach nothing; those near the edge of ability do
+    (R-Zero's min(p, 1 - p), scaled to [0, 1]). A Gaussian around 0.5 and VisPlay's 0.3-0.8 band as a
+    reward were tried and dropped (docs/learning.md).
 
     Example:
-        >>> round(difficulty(0.9), 6), difficulty(0.5, "gaussian")
-        (0.2, 1.0)
-        >>> difficulty(0.8, "band"), difficulty(0.81, "band")
-        (1.0, 0.0)
+        >>> round(difficulty(0.9), 6), difficulty(0.5), difficulty(1.0)
+        (0.2, 1.0, 0.0)
     """
-    check_choice("difficulty shape", shape, DIFFICULTY_SHAPES)
-    if shape == "min_p":
-        return 2 * min(p, 1 - p)
-    if shape == "gaussian":
-        return math.exp(-((p - center) ** 2) / (2 * width**2))
-    return 1.0 if band[0] <= p <= band[1] else 0.0
+    return 2 * min(p, 1 - p)
 
 
 def vision_dependence_penalty(sighted: float, blind: float) -> float:
@@ -117,11 +98,6 @@ def questioner_reward_terms(
     answers: Sequence[Sequence[str | None]],
     blind_answers: Sequence[Sequence[str | None]],
     *,
-    target: str = "reference",
-    shape: str = "min_p",
-    band: tuple[float, float] = (0.3, 0.8),
-    center: float = 0.5,
-    width: float = 0.25,
     blind_weight: float = 1.0,
     repetition_weight: float = 1.0,
     repetition_threshold: float = 0.5,
@@ -132,7 +108,7 @@ def questioner_reward_terms(
     Why: the parts (format, p, agreement, blind agreement, difficulty, penalties) are what one reads
     to see why training goes where it goes. `answers[i]` are the answerer's samples for candidate i
     with the image, `blind_answers[i]` without it (an empty list turns the blind penalty off).
-    The target is the candidate's reference ("reference") or the sighted majority ("silver"), and
+    agreement is the share of sighted answers that give the candidate's own reference, and
         reward = difficulty(agreement) - blind_weight * vision_dependence_penalty(agreement, blind_agreement)
                  - repetition_weight * repetition
     for parsed candidates; an unparsed candidate (None) gets reward = format_penalty, other terms 0.0.
@@ -146,8 +122,6 @@ def questioner_reward_terms(
         >>> terms[1]["reward"]
         -1.0
     """
-    check_choice("target", target, QUESTIONER_TARGETS)
-    check_choice("difficulty shape", shape, DIFFICULTY_SHAPES)
     questions = [candidate.question if candidate else None for candidate in candidates]
     repetition = repetition_penalty(questions, repetition_threshold)
     terms = []
@@ -156,10 +130,9 @@ def questioner_reward_terms(
         if candidate is None:
             terms.append(dict.fromkeys(QUESTIONER_TERMS, 0.0) | {"reward": format_penalty})
             continue
-        silver, p = majority_vote(sighted)
-        label = candidate.reference if target == "reference" else silver
-        agree, blind_agree = agreement(sighted, label), agreement(blind, label)
-        hardness = difficulty(agree, shape, band, center, width)
+        _, p = majority_vote(sighted)
+        agree, blind_agree = agreement(sighted, candidate.reference), agreement(blind, candidate.reference)
+        hardness = difficulty(agree)
         penalty = vision_dependence_penalty(agree, blind_agree)
         terms.append({
             "format": 1.0, "p": p, "agreement": agree, "blind_agreement": blind_agree, "difficulty": hardness,
@@ -167,29 +140,3 @@ def questioner_reward_terms(
             "reward": hardness - blind_weight * penalty - repetition_weight * repeated,
         })
     return terms
-
-
-def questioner_rewards(
-    completions: list[str],
-    answers: Sequence[Sequence[str | None]],
-    blind_answers: Sequence[Sequence[str | None]],
-    answer_types: Sequence[str],
-    **kwargs,
-) -> list[float]:
-    """The questioner's reward per completion (TRL reward-function shape).
-
-    Why: the loop hands plain strings in and gets floats out. Parses each completion with
-    roles.questioner.parse_candidate and returns questioner_reward_terms(...)[i]["reward"];
-    `kwargs` go to questioner_reward_terms (an unknown name raises TypeError).
-
-    Example:
-        >>> completions = [
-        ...     "Question: Is the dog brown?\\nAnswer: yes", "Question: Is it night?\\nAnswer: no", "oops"
-        ... ]
-        >>> answers, blind_answers = [["yes", "no"], ["no", "no"], []], [["no", "no"], ["no", "no"], []]
-        >>> questioner_rewards(completions, answers, blind_answers, ["yes_no"])
-        [0.5, -1.5, -1.0]
-    """
-    candidates = [parse_candidate(completion, answer_types) for completion in completions]
-    terms = questioner_reward_terms(candidates, answers, blind_answers, **kwargs)
-    return [candidate_terms["reward"] for candidate_terms in terms]

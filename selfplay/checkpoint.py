@@ -2,8 +2,9 @@
 
 rounds/NNNN/ holds both adapters (PEFT safetensors), both optimizer and scheduler states (plain
 state dicts read back with `torch.load(weights_only=True)`), each process's RNG states (JSON and
-safetensors), state.json (the next round, the position in the data order, the length of every
-record file, reward state carried across rounds) and the resolved config. manifest.json, with the
+safetensors), state.json (what resume reads: the next round, the number of processes whose RNG
+states these are, the length of every record file) and the resolved config. The data order needs
+no state: a round's items are a pure function of the seed and the round (runner.round_items). manifest.json, with the
 SHA-256 of every other file, is written last; the folder is assembled under NNNN.tmp and renamed
 into place, so a round without a complete manifest never appears. Nothing is unpickled.
 
@@ -26,7 +27,8 @@ import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
-from .config import RunConfig, to_dict
+from .config import RunConfig
+from .config_parser import to_dict
 from .records import ROUNDS_DIR, round_dir
 
 MANIFEST = "manifest.json"
@@ -92,7 +94,7 @@ def _write_json_atomic(path: Path, data: dict) -> None:
 
 
 def save_checkpoint(output_dir: Path, round_index: int, model, learners: dict, cfg: RunConfig,
-                    rng_states: list[dict], data_position: int, reward_state: dict | None = None) -> Path:
+                    rng_states: list[dict]) -> Path:
     """Write rounds/NNNN/ whole; on any failure the previous rounds stay as they were."""
     output_dir = Path(output_dir)
     final = round_dir(output_dir, round_index)
@@ -108,8 +110,8 @@ def save_checkpoint(output_dir: Path, round_index: int, model, learners: dict, c
             save_file({k: v.contiguous() for k, v in state["tensors"].items()}, partial / f"rng_rank{rank}.safetensors")
         records = {name: (output_dir / name).stat().st_size if (output_dir / name).is_file() else 0
                    for name in RECORD_FILES}
-        state = {"round": round_index, "next_round": round_index + 1, "data_position": data_position,
-                 "world_size": len(rng_states), "record_bytes": records, "reward_state": reward_state or {}}
+        state = {"next_round": round_index + 1, "world_size": len(rng_states),
+                 "record_bytes": records}
         (partial / STATE).write_text(json.dumps(state, indent=1))
         (partial / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
         files = sorted(p for p in partial.rglob("*") if p.is_file())

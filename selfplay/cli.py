@@ -52,7 +52,8 @@ def evaluate(argv: list[str]) -> int:
     import json
 
     from .evaluate import evaluate as run_eval
-    from .evaluate import load_for_eval, pseudo_label_accuracy, question_diversity, read_qa, truth_from
+    from .evaluate import load_for_eval, pseudo_label_accuracy, read_qa, truth_from
+    from .metrics import question_diversity
     from .records import read_jsonl
 
     parser = argparse.ArgumentParser(prog="selfplay eval", description=COMMANDS["eval"])

@@ -1,24 +1,19 @@
-"""The one typed configuration of a self-play run: YAML file plus `--section.key value` overrides.
+"""The one typed configuration of a self-play run: every key, its default, its help text, and the
+combinations that cannot work.
 
-Every field carries its help text, so `python selfplay/run.py --help` documents itself. Values are
-checked where they are read: an unknown key, a wrong type or an impossible combination stops the
-run before anything is loaded, with a message that names the key.
+Every field carries its help text, so `python selfplay/run.py --help` documents itself
+(selfplay/config_parser.py reads YAML and the command line into it). An impossible combination
+stops the run before anything is loaded, with a message that names the key.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from roles.formats import ANSWER_TYPES
 from roles.questioner import QUESTION_FOCUS
-from rewards.filters import REFERENCE_TRUST
-from rewards.questioner import DIFFICULTY_SHAPES
 
 BUILTIN_PREFIX = "builtin:"
 
@@ -67,13 +62,16 @@ class DataConfig:
 @dataclass
 class GameConfig:
     mode: str = _f("selfplay", "selfplay: the questioner asks; supervised: questions and answers come from "
-                   "data.labels instead (the upper-bound baseline, same budget, only the answerer learns).",
+                   "data.labels instead, and every one trains the answerer towards its label, unbalanced (the "
+                   "upper-bound baseline at the same budget; only the answerer learns).",
                    ("selfplay", "supervised"))
     rounds: int = _f(10, "Self-play rounds to run.")
     items_per_round: int = _f(16, "Image-text items each round plays (over all processes).")
     questions_per_item: int = _f(4, "G: questioner candidates sampled per item (its GRPO group).")
     answers_per_question: int = _f(4, "K: answerer samples per question (its GRPO group).")
-    blind_answers: int = _f(2, "Answers per question given without seeing the image (0 turns the probe off).")
+    blind_answers: int = _f(2, "Answers per question given without seeing the image: the questioner's blind "
+                            "penalty, and the check that a silver label (items without text) needs the image. 0 "
+                            "turns both off, and then no silver label trains the answerer.")
     blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
                          ("none", "blank"))
     borrowed_questions: int = _f(4, "Per item, questions the questioner asked about the round's other items. With "
@@ -95,34 +93,20 @@ class GameConfig:
 
 @dataclass
 class RewardConfig:
-    questioner_target: str = _f("reference", "What the questioner's difficulty is measured against: its own "
-                                "reference answer or the answerer's majority (silver) label.", ("reference", "silver"))
-    difficulty_shape: str = _f("min_p", "Shape of the difficulty reward on agreement p.", DIFFICULTY_SHAPES)
-    difficulty_band: list = _f([0.3, 0.8], "p band of the 'band' difficulty shape.")
-    blind_weight: float = _f(0.5, "Weight of the penalty for questions the blind answerer gets as right.")
-    repetition_weight: float = _f(0.5, "Weight of the penalty for near-duplicate questions in a round.")
-    repetition_threshold: float = _f(0.5, "Questions closer than this (1 - similarity) share a cluster.")
-    format_penalty: float = _f(-1.0, "Questioner reward for a candidate that does not parse.")
-    answerer_target: str = _f("auto", "Answerer target: the questioner's reference, the silver label, or auto "
-                              "(reference when the item has paired text, else silver).", ("auto", "reference", "silver"))
-    agreement_weight: float = _f(0.9, "Answerer reward for matching the target.")
-    format_weight: float = _f(0.1, "Answerer reward for a well-formed answer.")
-    keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer.")
-    reference_trust: str = _f("either", "What makes a reference worth training on: the answerers' agreement (a "
-                              "silver label that matches it, p in keep_band), the paired text stating it "
-                              "(rewards.grounding.text_confirms; a borrowed question's reference is its text's answer), "
-                              "either, or none (keep_band only).", REFERENCE_TRUST)
-    require_vision: bool = _f(True, "Keep a silver-label target (no paired text) only when the sighted answers "
-                              "give it more often than the blind ones, so the answerer does not train on its own "
-                              "priors (needs game.blind_answers > 0).")
-    balance_targets: bool = _f(True, "Among a round's kept questions, no target may outnumber the runner-up "
-                               "of its kind (balance_by: as many yes as no), so the answerer cannot learn an "
-                               "answer prior from the questioner's bias or its own majority.")
-    balance_by: str = _f("auto", "What balance_targets balances within: each answer type, or each question (as "
-                         "many yes as no to the same question, so not even a prior tied to its wording can be "
-                         "learned); auto is by question in a round with borrowed questions, which give one "
-                         "question a yes on one image and a no on another, and by answer type otherwise.",
-                         ("auto", "answer_type", "question"))
+    blind_weight: float = _f(0.5, "Weight of the penalty for questions the blind answerer gets as right: raise it "
+                             "where the answerer answers from priors (reports that say 'no pneumothorax').")
+    repetition_weight: float = _f(0.5, "Weight of the penalty for near-duplicate questions in a round: raise it "
+                                  "when question diversity falls in metrics.jsonl.")
+    repetition_threshold: float = _f(0.5, "Questions closer than this (1 - similarity) share a cluster: lower it "
+                                     "to count only near-copies as repeats.")
+    format_penalty: float = _f(-1.0, "Questioner reward for a candidate that does not parse: make it milder for a "
+                               "base that rarely follows the format yet, so that parsed groups still differ.")
+    agreement_weight: float = _f(0.9, "Answerer reward for matching the target (VisPlay's 0.9).")
+    format_weight: float = _f(0.1, "Answerer reward for a well-formed answer: raise it while the answerer's "
+                              "format failures in metrics.jsonl are high.")
+    keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer "
+                         "(rewards.filters.target_and_keep): widen it to train on more questions, narrow it to "
+                         "train only near the edge of the answerer's ability.")
 
 
 @dataclass
@@ -183,16 +167,14 @@ def validate(cfg: RunConfig) -> None:
     need(g.items_per_round >= 1, "game.items_per_round", "must be at least 1")
     need(g.blind_answers >= 0, "game.blind_answers", "must be 0 or more")
     need(g.borrowed_questions >= 0, "game.borrowed_questions", "must be 0 or more")
-    need(g.blind_answers > 0 or not r.require_vision, "rewards.require_vision",
-         "compares sighted with blind answers: set game.blind_answers above 0, or turn it off")
     need(g.temperature > 0, "game.temperature", "must be above 0 (self-play needs sampling)")
     need(0 < g.top_p <= 1, "game.top_p", "must be in (0, 1]")
     need(g.generation_batch_size >= 1, "game.generation_batch_size", "must be at least 1")
     need(len(g.answer_types) > 0, "game.answer_types", "name at least one answer type")
     for kind in g.answer_types:
         need(kind in ANSWER_TYPES, "game.answer_types", f"unknown type {kind!r}; allowed: {', '.join(ANSWER_TYPES)}")
-    for key, band in (("rewards.keep_band", r.keep_band), ("rewards.difficulty_band", r.difficulty_band)):
-        need(len(band) == 2 and 0 <= band[0] <= band[1] <= 1, key, f"must be [low, high] within [0, 1], got {band}")
+    need(len(r.keep_band) == 2 and 0 <= r.keep_band[0] <= r.keep_band[1] <= 1, "rewards.keep_band",
+         f"must be [low, high] within [0, 1], got {r.keep_band}")
     need(sorted(t.phase_order) == ["answerer", "questioner"] or t.phase_order in (["questioner"], ["answerer"]),
          "train.phase_order", f"must list questioner and/or answerer once each, got {t.phase_order}")
     need(t.questioner_steps >= 0 and t.answerer_steps >= 0, "train.*_steps", "must be 0 or more")
@@ -216,151 +198,5 @@ def validate(cfg: RunConfig) -> None:
         need(Path(cfg.data.labels).expanduser().is_file(), "data.labels", f"no file at {cfg.data.labels}")
 
 
-_SECTION_TYPES = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
-                  "train": TrainConfig, "eval": EvalConfig,
-                  "checkpoint": CheckpointConfig}
-
-
-def _coerce(value: Any, kind: Any, key: str) -> Any:
-    """Check a YAML or CLI value against the field's declared type."""
-    kind = {"str": str, "int": int, "float": float, "bool": bool, "list": list}.get(kind, kind)
-    if kind is bool:
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return value.lower() in ("true", "1", "yes")
-        if isinstance(value, bool):
-            return value
-    elif kind is int:
-        if isinstance(value, str) and value.lstrip("-").isdigit():
-            return int(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind is float:
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    elif kind is list:
-        if isinstance(value, str):
-            value = yaml.safe_load(value) if value.startswith("[") else [yaml.safe_load(v) for v in value.split(",") if v]
-        if isinstance(value, list):
-            return value
-    elif kind is str:
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value)
-    raise ConfigError(f"{key}: expected {getattr(kind, '__name__', kind)}, got {value!r}")
-
-
-def _fields(cls) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls)}
-
-
-def from_dict(raw: dict, source: str = "config") -> RunConfig:
-    """Build a RunConfig from nested mappings, rejecting unknown keys by name."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of keys, got {type(raw).__name__}")
-    top: dict[str, Any] = {}
-    allowed_top = _fields(RunConfig)
-    for key, value in raw.items():
-        if key not in allowed_top:
-            raise ConfigError(f"{key}: unknown key in {source}; allowed: {', '.join(allowed_top)}")
-        if key in _SECTION_TYPES:
-            cls = _SECTION_TYPES[key]
-            if not isinstance(value, dict):
-                raise ConfigError(f"{key}: must be a mapping of keys")
-            known = _fields(cls)
-            section = {}
-            for sub, sub_value in value.items():
-                if sub not in known:
-                    raise ConfigError(f"{key}.{sub}: unknown key in {source}; allowed: {', '.join(known)}")
-                choices = known[sub].metadata.get("choices")
-                coerced = _coerce(sub_value, known[sub].type, f"{key}.{sub}")
-                if choices and coerced not in choices:
-                    raise ConfigError(f"{key}.{sub}: {coerced!r} is not one of {', '.join(map(str, choices))}")
-                section[sub] = coerced
-            top[key] = cls(**section)
-        else:
-            top[key] = _coerce(value, allowed_top[key].type, key)
-    return RunConfig(**top)
-
-
-def to_dict(cfg: RunConfig) -> dict:
-    return dataclasses.asdict(cfg)
-
-
-def load_yaml(path: str | Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"config file {path} is not valid YAML: {error}") from error
-    return raw
-
-
-def _set_dotted(raw: dict, dotted: str, value: str) -> None:
-    parts = dotted.split(".")
-    if len(parts) > 2:
-        raise ConfigError(f"{dotted}: keys have the form section.key or key")
-    target = raw
-    if len(parts) == 2:
-        target = raw.setdefault(parts[0], {})
-        if not isinstance(target, dict):
-            raise ConfigError(f"{parts[0]}: must be a mapping of keys")
-    target[parts[-1]] = value
-
-
-def build_parser(prog: str = "selfplay") -> argparse.ArgumentParser:
-    """An argparse parser whose --help lists every field with its help text and default."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Self-play GRPO for a vision-language model. Values come from the defaults below "
-                    "(the CPU job on a tiny offline model), then CONFIG.yaml, then --section.key overrides.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("config", nargs="?", help="YAML config file (default: the embedded CPU config).")
-    parser.add_argument("--resume", nargs="?", const="auto", default=None,
-                        help="Continue from the newest complete round, or from the round folder given "
-                             "(the same as --checkpoint.resume).")
-    for name, f in _fields(RunConfig).items():
-        if name in _SECTION_TYPES:
-            group = parser.add_argument_group(name)
-            for sub, sf in _fields(_SECTION_TYPES[name]).items():
-                default = sf.default if sf.default is not dataclasses.MISSING else sf.default_factory()
-                group.add_argument(f"--{name}.{sub}", dest=f"{name}.{sub}", default=argparse.SUPPRESS,
-                                   metavar=_metavar(sf), help=f"{sf.metadata['help']} (default: {default})")
-        else:
-            parser.add_argument(f"--{name}", dest=name, default=argparse.SUPPRESS, metavar=_metavar(f),
-                                help=f"{f.metadata['help']} (default: {f.default})")
-    return parser
-
-
-def _metavar(f: dataclasses.Field) -> str:
-    if f.metadata.get("choices"):
-        return "{" + ",".join(map(str, f.metadata["choices"])) + "}"
-    return {"list": "A,B", "bool": "BOOL"}.get(str(f.type), str(f.type).upper())
-
-
-def parse_args(argv: list[str] | None = None) -> RunConfig:
-    """Parse a command line into a validated config."""
-    parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown option; run with --help for the list")
-    raw = load_yaml(args.config) if args.config else {}
-    source = args.config or "the command line"
-    for dotted, value in vars(args).items():
-        if dotted not in ("config", "resume"):
-            _set_dotted(raw, dotted, value)
-    if args.resume is not None:
-        _set_dotted(raw, "checkpoint.resume", args.resume)
-    return from_dict(raw, source)
-
-
-def write_resolved(cfg: RunConfig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")
-
+SECTIONS = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
+            "train": TrainConfig, "eval": EvalConfig, "checkpoint": CheckpointConfig}

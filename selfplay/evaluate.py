@@ -20,7 +20,7 @@ from roles.answerer import answerer_messages, parse_answer
 
 from .data import load_image
 from .engine import HFEngine, Prompt
-from .game import BLANK_GREY, question_diversity  # noqa: F401  (re-exported for the eval command)
+from .round import BLANK_GREY
 
 
 def read_qa(path: str | Path) -> list[dict]:
@@ -134,7 +134,7 @@ def load_for_eval(path: str | Path):
     import yaml
     from peft import PeftModel
 
-    from .config import from_dict
+    from .config_parser import from_dict
     from .modeling import ROLES, load_model_and_processor, resolve_dtype, resolve_model_path
 
     path = Path(path)

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from .checkpoint import CheckpointError, verify
-from .config import from_dict
+from .config_parser import from_dict
 from .modeling import ROLES, load_model_and_processor, resolve_dtype, resolve_model_path
 
 

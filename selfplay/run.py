@@ -9,7 +9,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from selfplay.config import ConfigError, parse_args  # noqa: E402
+from selfplay.config import ConfigError  # noqa: E402
+from selfplay.config_parser import parse_args  # noqa: E402
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
                          rng_state, save_checkpoint, truncate_records)
-from .config import BUILTIN_PREFIX, RunConfig, write_resolved
+from .config import BUILTIN_PREFIX, RunConfig
+from .config_parser import write_resolved
 from .records import append_round_records
 
 log = logging.getLogger("selfplay")
@@ -115,7 +116,7 @@ def main(cfg: RunConfig) -> list[dict]:
 
     from .data import ImageTextData
     from .engine import HFEngine
-    from .game import play_round
+    from .round import play_round
     from .learner import RoleLearner
     from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype, resolve_model_path
 
@@ -200,8 +201,7 @@ def main(cfg: RunConfig) -> list[dict]:
         if accelerator.is_main_process:
             saving = time.perf_counter()
             append_round_records(output_dir, games, metrics)
-            save_checkpoint(output_dir, round_index, model, learners, cfg, rng_states,
-                            data_position=(round_index + 1) * g.items_per_round)
+            save_checkpoint(output_dir, round_index, model, learners, cfg, rng_states)
             prune(output_dir, cfg.checkpoint.keep_last)
             metrics["time/save"] = time.perf_counter() - saving
         accelerator.wait_for_everyone()

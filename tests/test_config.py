@@ -1,7 +1,8 @@
 import pytest
 import yaml
 
-from selfplay.config import ConfigError, RunConfig, build_parser, from_dict, parse_args, write_resolved
+from selfplay.config import ConfigError, RunConfig
+from selfplay.config_parser import build_parser, from_dict, parse_args, write_resolved
 
 
 def test_defaults_are_the_cpu_job():
@@ -33,12 +34,10 @@ def test_resume_flag_forms():
     ({"game": {"answers_per_question": 1}}, "game.answers_per_question"),
     ({"game": {"answer_types": ["yes_no", "essay"]}}, "game.answer_types"),
     ({"game": {"blind_mode": "closed_eyes"}}, "game.blind_mode"),
-    ({"game": {"blind_answers": 0}}, "rewards.require_vision"),
-    ({"rewards": {"reference_trust": "text"}}, "rewards.reference_trust"),
-    ({"rewards": {"balance_by": "colour"}}, "rewards.balance_by"),
+    ({"game": {"blind_answers": -1}}, "game.blind_answers"),
+    ({"rewards": {"reference_trust": "either"}}, "rewards.reference_trust"),  # removed: unknown key
     ({"game": {"borrowed_questions": -1}}, "game.borrowed_questions"),
     ({"rewards": {"keep_band": [0.9, 0.1]}}, "rewards.keep_band"),
-    ({"rewards": {"difficulty_shape": "cubic"}}, "rewards.difficulty_shape"),
     ({"model": {"path": "/no/such/model"}}, "model.path"),
     ({"model": {"min_pixels": 10**9}}, "model.min_pixels"),
     ({"data": {"source": "/no/such/manifest.jsonl"}}, "data.source"),

@@ -49,7 +49,7 @@ def test_pseudo_label_accuracy_counts_only_checkable_questions():
 
 def test_eval_command_on_a_round(warm_qwen, shapes_world, tmp_path, capsys):
     from selfplay.cli import main as cli
-    from selfplay.config import from_dict
+    from selfplay.config_parser import from_dict
     from selfplay.runner import main
 
     out = tmp_path / "run"

@@ -1,127 +1,75 @@
-"""Scoring a round (selfplay/game.py `score`): which questions reach the answerer's GRPO groups."""
+"""The question game (selfplay/game.py): one record per questioner completion, parsed once, and the
+round's other questions borrowed as new records."""
 
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
-from roles.questioner import format_candidate
-from selfplay.config import from_dict
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED
+from selfplay.config_parser import from_dict
 from selfplay.data import ImageTextItem
 from selfplay.engine import Sample
-from selfplay.game import Play, borrow_questions, round_metrics, score
+from selfplay.game import ask_labelled, asked_question, borrow
+from selfplay.plays import ASKED, BORROWED, LABELLED, Play
+from selfplay.records import read_jsonl
+
+TYPES = ["yes_no", "number"]
 
 
-def _play(index: int, reference: str, answers: list[str], question: str = "Is there a red circle?",
-          text: str | None = "A red circle.") -> Play:
-    """One item, one question whose reference is `reference`, answered `answers` from the image."""
+def _play(index: int, question: str, text: str | None) -> Play:
     item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), text, "manifest.jsonl", index)
-    candidate = Sample(format_candidate(question, reference), [], [], [])
-    play = Play(item, Image.new("RGB", (56, 56)), [], [candidate])
-    play.answers = [[Sample(answer, [], [], []) for answer in answers]]
-    play.blind = [[Sample("no", [], [], [])]]
-    return play
+    completion = f"Question: {question}\nAnswer: yes"
+    return Play(item, Image.new("RGB", (56, 56)), [], (Sample(completion, [], [], []),),
+                (asked_question(completion, TYPES, text),))
 
 
-@pytest.mark.parametrize("balance, kept", [(True, 2), (False, 4)])
-def test_score_balances_the_kept_targets_into_the_answerer_groups(balance, kept):
-    # three "yes" references and one "no", each agreed by the answerer's majority (p = 0.75)
-    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"]) for i in range(3)] + [_play(3, "no", ["no", "no", "no", "yes"])]
-    cfg = from_dict({"rewards": {"balance_targets": balance}})
-    scored = score(cfg, plays, round_index=0)
-    assert len(scored.answerer_groups) == sum(game["kept"] for game in scored.games) == kept
-    kept_targets = sorted(game["target"] for game in scored.games if game["kept"])
-    assert kept_targets == (["no", "yes"] if balance else ["no", "yes", "yes", "yes"])
-
-
-@pytest.mark.parametrize("balance_by, kept", [("answer_type", 4), ("question", 0), ("auto", 4)])
-def test_balancing_by_question_leaves_no_prior_tied_to_the_wording(balance_by, kept):
-    # "yes" to the circle and "no" to the square, each twice: balanced as yes/no, but each question has
-    # one answer only, which a blind answerer could learn from the wording (auto: no borrowed questions here)
-    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?") for i in range(2)]
-    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?") for i in range(2, 4)]
-    cfg = from_dict({"rewards": {"balance_by": balance_by}})
-    assert len(score(cfg, plays, round_index=0).answerer_groups) == kept
-
-
-@pytest.mark.parametrize("trust, kept", [("agreement", [False, False]), ("grounded", [True, False]),
-                                         ("either", [True, False])])
-def test_score_trusts_a_reference_the_paired_text_backs(trust, kept):
-    # the answerers' majority says "no" to both; only the first question is named by its caption
-    plays = [_play(0, "yes", ["no", "no", "no", "yes"], "Is there a red circle?", "A red circle and a blue square."),
-             _play(1, "yes", ["no", "no", "no", "yes"], "Is there a green triangle?", "A red circle.")]
-    cfg = from_dict({"rewards": {"reference_trust": trust, "balance_targets": False}})
-    scored = score(cfg, plays, round_index=0)
-    assert [game["kept"] for game in scored.games] == kept
-
-
-def test_score_does_not_trust_a_reference_the_paired_text_contradicts():
-    # both questions are about what the caption names; only the first reference is what it says
-    caption = "Two red circles and a blue square."
-    plays = [_play(0, "2", ["3", "3", "3", "2"], "How many red circles are there?", caption),
-             _play(1, "3", ["2", "2", "2", "3"], "How many red circles are there?", caption)]
-    cfg = from_dict({"rewards": {"reference_trust": "grounded", "balance_targets": False}})
-    assert [game["kept"] for game in score(cfg, plays, round_index=0).games] == [True, False]
-
-
-@pytest.mark.parametrize("text, require_vision, kept", [(None, True, [True, False]), (None, False, [True, True]),
-                                                       ("A red circle.", True, [True, True])])
-def test_score_keeps_a_silver_label_only_when_the_image_raises_it_over_the_blind_answers(text, require_vision, kept):
-    # both agreed at p = 0.75; the blind answer (always "no") gives the second label as readily. Without
-    # text the target is the silver label; with text it is the reference, which the guard leaves alone.
-    plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], text=text), _play(1, "no", ["no", "no", "no", "yes"], text=text)]
-    cfg = from_dict({"rewards": {"require_vision": require_vision, "balance_targets": False}})
-    assert [game["kept"] for game in score(cfg, plays, round_index=0).games] == kept
+def test_a_completion_is_parsed_once_into_its_record_with_what_the_text_says_of_it():
+    assert asked_question("Question: Is there a mass?\nAnswer: no", TYPES, "No mass.") == \
+        asked_question("Question: Is there a mass?\nAnswer: no", TYPES, "No mass.")
+    stated = asked_question("Question: Is there a mass?\nAnswer: no", TYPES, "No mass.")
+    assert (stated.origin, stated.question, stated.reference, stated.answer_type, stated.backed_by) == (
+        ASKED, "Is there a mass?", "no", "yes_no", STATED)
+    assert asked_question("Question: Is there a mass?\nAnswer: yes", TYPES, "No mass.").backed_by == UNSTATED
+    assert asked_question("Question: Is there a mass?\nAnswer: yes", TYPES, None).backed_by == NO_TEXT
+    broken = asked_question("a mass?", TYPES, "No mass.")
+    assert (broken.question, broken.candidate, broken.completion) == (None, None, "a mass?")
 
 
 def test_borrowed_questions_take_their_answer_from_the_items_own_text():
-    plays = [_play(0, "yes", ["yes", "yes", "no", "yes"], "Is there a red circle?", "A red circle."),
-             _play(1, "yes", ["yes", "no", "yes", "yes"], "Is there a blue square?", "A blue square."),
-             _play(2, "yes", ["yes", "yes", "no", "yes"], "Is there a red square?", "A red circle and a blue square.")]
-    cfg = from_dict({"game": {"borrowed_questions": 2}, "rewards": {"reference_trust": "grounded"}})
-    borrow_questions(cfg, plays, round_index=0)
+    plays = [_play(0, "Is there a red circle?", "A red circle."), _play(1, "Is there a blue square?", "A blue square."),
+             _play(2, "Is there a red square?", "A red circle and a blue square.")]
+    borrowed = borrow(from_dict({"game": {"borrowed_questions": 2}}), plays, round_index=0)
     # silence says "no"; a clause that states it says "yes"; "a red square" on a caption naming red and
     # square in two different findings is neither, so it is not borrowed
-    assert [sorted((q.question, q.reference) for q in play.borrowed) for play in plays] == [
+    assert [sorted((q.question, q.reference) for q in extra) for extra in borrowed] == [
         [("Is there a blue square?", "no")], [("Is there a red circle?", "no")],
         [("Is there a blue square?", "yes"), ("Is there a red circle?", "yes")]]
-    for play in plays:
-        for borrowed in play.borrowed:
-            play.answers.append([Sample(answer, [], [], []) for answer in ["no", "yes", "yes", "no"]])
-            play.blind.append([Sample("no", [], [], [])])
-    unbalanced = score(from_dict({"game": {"borrowed_questions": 2},
-                                  "rewards": {"reference_trust": "grounded", "balance_targets": False}}), plays, 0)
-    borrowed = [game for game in unbalanced.games if game["borrowed"]]
-    assert sorted(game["target"] for game in borrowed) == ["no", "no", "yes", "yes"]
-    assert all(game["kept"] for game in borrowed)
-    # the questioner's groups hold its own candidates only; of the 4 "yes" (two candidates whose caption
-    # states them, two borrowed) and 2 "no" kept, balancing trains on 2 of each
-    scored = score(cfg, plays, round_index=0)
-    assert [len(group.samples) for group in scored.questioner_groups] == [1, 1, 1]
-    assert sorted(game["target"] for game in scored.games if game["kept"]) == ["no", "no", "yes", "yes"]
-    metrics = round_metrics(scored, cfg)
-    assert (metrics["candidates"], metrics["borrowed"], metrics["kept"]) == (3, 4, 4)
+    assert all((q.origin, q.backed_by, q.completion) == (BORROWED, STATED, None) for extra in borrowed for q in extra)
+    assert [len(play.questions) for play in plays] == [1, 1, 1]  # the plays themselves are left as they were
+
+
+def test_without_text_a_borrowed_question_has_no_reference():
+    plays = [_play(0, "Is there a red circle?", None), _play(1, "Is there a blue square?", None)]
+    borrowed = borrow(from_dict({}), plays, round_index=0)
+    assert [[(q.question, q.reference, q.backed_by) for q in extra] for extra in borrowed] == [
+        [("Is there a blue square?", None, NO_TEXT)], [("Is there a red circle?", None, NO_TEXT)]]
 
 
 def test_no_borrowed_questions_when_turned_off():
-    plays = [_play(0, "yes", ["yes"] * 4, "Is there a red circle?", "A red circle."),
-             _play(1, "yes", ["yes"] * 4, "Is there a blue square?", "A blue square.")]
-    borrow_questions(from_dict({"game": {"borrowed_questions": 0}}), plays, round_index=0)
-    assert all(play.borrowed == [] for play in plays)
+    plays = [_play(0, "Is there a red circle?", "A red circle."), _play(1, "Is there a blue square?", "A blue square.")]
+    assert borrow(from_dict({"game": {"borrowed_questions": 0}}), plays, round_index=0) == [(), ()]
 
 
-def test_without_text_a_borrowed_question_trains_on_the_silver_label_balanced_per_question():
-    plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?", None),
-             _play(1, "yes", ["yes", "yes", "no", "yes"], "Is there a blue square?", None)]
-    borrow_questions(from_dict({}), plays, round_index=0)
-    assert [[(q.question, q.reference) for q in play.borrowed] for play in plays] == [
-        [("Is there a blue square?", None)], [("Is there a red circle?", None)]]
-    for play, answers in zip(plays, [["no", "no", "no", "yes"], ["yes", "no", "yes", "yes"]]):
-        play.answers.append([Sample(answer, [], [], []) for answer in answers])
-        play.blind.append([Sample("maybe", [], [], [])])
-    scored = score(from_dict({}), plays, round_index=0)
-    assert [(game["question"], game["target"], game["kept"]) for game in scored.games] == [
-        ("Is there a red circle?", "yes", False), ("Is there a blue square?", "no", True),
-        ("Is there a blue square?", "yes", True), ("Is there a red circle?", "yes", False)]
-    # the square is "no" on one image and "yes" on the other: kept once each way; the circle is "yes" on
-    # both, the same answer whatever the image, so balancing by question keeps neither
+def test_the_supervised_baseline_asks_ground_truth_questions_in_turn(shapes_world):
+    rows = read_jsonl(shapes_world / "qa.jsonl")
+    first = rows[0]["id"]
+    labels = {first: [row for row in rows if row["id"] == first][:3]}
+    item = ImageTextItem(first, shapes_world / rows[0]["image"], "text", "manifest.jsonl", 0)
+    cfg = from_dict({"game": {"questions_per_item": 2}})
+    loaded = [(item, Image.new("RGB", (56, 56)))]
+    asked = [[q.question for q in play.questions] for r in (0, 1) for play in ask_labelled(cfg, loaded, labels, r)]
+    questions = [row["question"] for row in labels[first]]
+    assert asked == [questions[0:2], [questions[2], questions[0]]]
+    play = ask_labelled(cfg, loaded, labels, 0)[0]
+    assert play.samples == () and {(q.origin, q.backed_by) for q in play.questions} == {(LABELLED, TRUTH)}
+    assert [q.reference for q in play.questions] == [row["answer"] for row in labels[first][:2]]

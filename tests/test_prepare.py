@@ -236,7 +236,7 @@ def test_one_selfplay_round_on_each_prepared_folder_with_its_preset(tiny_qwen, t
     tiny model: its path, its 56 px pixel budget, one short round, no evaluation."""
     import yaml
 
-    from selfplay.config import from_dict
+    from selfplay.config_parser import from_dict
     from selfplay.runner import main
 
     medical_src, reports = medical_folder(tmp_path / "medical")

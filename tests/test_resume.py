@@ -15,7 +15,7 @@ import yaml
 from safetensors.torch import load_file
 
 from selfplay.checkpoint import CheckpointError, verify
-from selfplay.config import from_dict
+from selfplay.config_parser import from_dict
 from selfplay.runner import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def _raw(model_path, data, out, rounds=3, **extra):
         "output_dir": str(out), "cache_dir": str(out.parent / "cache"),
         "model": {"path": str(model_path)}, "data": {"source": str(data / "manifest.jsonl")},
         "game": {"rounds": rounds, "items_per_round": 6},
-        "rewards": {"keep_band": [0.0, 1.0], "reference_trust": "none"},
+        "rewards": {"keep_band": [0.0, 1.0]},
         "train": {"learning_rate": 5e-3, "seed": 5},
         "eval": {"data": str(data / "qa.jsonl"), "max_questions": 12},
         "checkpoint": {"keep_last": 0},
@@ -167,7 +167,9 @@ def test_checkpoint_holds_only_safetensors_json_and_plain_state(warm_qwen, shape
     for path in folder.glob("*.pt"):
         torch.load(path, weights_only=True)  # refuses anything but tensors and plain containers
     state = json.loads((folder / "state.json").read_text())
-    assert state["next_round"] == 1 and state["data_position"] == 6 and state["world_size"] == 1
+    # exactly what resume reads: where to go on, whose RNG states these are, where to cut the records back to
+    sizes = {name: (out / name).stat().st_size for name in ("metrics.jsonl", "games.jsonl", "eval.jsonl")}
+    assert state == {"next_round": 1, "world_size": 1, "record_bytes": sizes}
 
 
 def test_merged_export_answers_exactly_as_base_plus_adapter(warm_qwen, shapes_world, tmp_path):

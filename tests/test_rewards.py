@@ -1,21 +1,17 @@
 """Reward functions on hand-made answers: each test names one behaviour and breaks with it."""
 
-import math
-
 import pytest
 
 from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
-from rewards.filters import balance_targets, keep_for_answerer
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED, backing, balance_targets, target_and_keep
 from rewards.grounding import grounded_in, text_confirms
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
-    DIFFICULTY_SHAPES,
     difficulty,
     question_similarity,
     questioner_reward_terms,
-    questioner_rewards,
     repetition_penalty,
     vision_dependence_penalty,
 )
@@ -70,34 +66,9 @@ def test_agreement():
     assert agreement([None, None], "yes") == 0.0
 
 
-@pytest.mark.parametrize(
-    ("shape", "at_0", "at_half", "at_1"),
-    [("min_p", 0.0, 1.0, 0.0), ("gaussian", math.exp(-2), 1.0, math.exp(-2)), ("band", 0.0, 1.0, 0.0)],
-)
-def test_difficulty_shapes_at_0_half_1(shape, at_0, at_half, at_1):
-    assert difficulty(0.0, shape) == pytest.approx(at_0)
-    assert difficulty(0.5, shape) == pytest.approx(at_half)
-    assert difficulty(1.0, shape) == pytest.approx(at_1)
-
-
-def test_difficulty_values_between():
-    assert difficulty(0.3) == pytest.approx(0.6)
-    assert difficulty(0.75, "gaussian", center=0.5, width=0.25) == pytest.approx(math.exp(-0.5))
-    assert difficulty(0.9, "gaussian", center=0.9) == 1.0
-
-
-def test_difficulty_band_edges_are_inclusive():
-    assert difficulty(0.3, "band") == 1.0
-    assert difficulty(0.8, "band") == 1.0
-    assert difficulty(0.29, "band") == 0.0
-    assert difficulty(0.81, "band") == 0.0
-    assert difficulty(0.1, "band", band=(0.1, 0.2)) == 1.0
-
-
-def test_difficulty_unknown_shape_names_it_and_the_allowed():
-    assert DIFFICULTY_SHAPES == ("min_p", "gaussian", "band")
-    with pytest.raises(ValueError, match=r"'square'.*min_p, gaussian, band"):
-        difficulty(0.5, "square")
+@pytest.mark.parametrize(("p", "expected"), [(0.0, 0.0), (0.3, 0.6), (0.5, 1.0), (0.75, 0.5), (1.0, 0.0)])
+def test_difficulty_is_twice_min_p_and_one_minus_p(p, expected):
+    assert difficulty(p) == pytest.approx(expected)
 
 
 def test_vision_dependence_penalty():
@@ -160,25 +131,21 @@ def test_questioner_reward_terms_reference_target():
     assert second["reward"] == pytest.approx(0.5 - 2 / 3 - 0.5)
 
 
-def test_questioner_reward_terms_silver_target_uses_majority():
-    candidates = [_candidate(DISTINCT[0], "purple")]  # reference nobody gives
+def test_questioner_reward_terms_measure_agreement_with_the_reference_not_the_majority():
+    candidates = [_candidate(DISTINCT[0], "purple")]  # a reference nobody gives
     answers, blind = [["red", "red", "red", "blue"]], [["red", "blue", "blue", "blue"]]
-    by_reference = questioner_reward_terms(candidates, answers, blind)[0]
-    by_silver = questioner_reward_terms(candidates, answers, blind, target="silver")[0]
-    assert by_reference["agreement"] == 0.0 and by_reference["difficulty"] == 0.0
-    assert by_silver["agreement"] == by_silver["p"] == 0.75
-    assert by_silver["blind_agreement"] == 0.25
-    assert by_silver["difficulty"] == pytest.approx(0.5)
+    terms = questioner_reward_terms(candidates, answers, blind)[0]
+    assert terms["p"] == 0.75  # the majority, logged
+    assert terms["agreement"] == terms["blind_agreement"] == terms["difficulty"] == 0.0
 
 
-def test_questioner_reward_terms_weights_and_shape():
+def test_questioner_reward_terms_weights():
     candidates = [_candidate(q, "red") for q in NEAR_DUPLICATES]
     answers, blind = [["red", "blue"]] * 2, [["red", "red"]] * 2
     terms = questioner_reward_terms(candidates, answers, blind, blind_weight=0.5, repetition_weight=0.0)
     assert [t["reward"] for t in terms] == [0.5, 0.5]  # 1.0 - 0.5 * 1.0 - 0.0 * 1.0
-    banded = questioner_reward_terms(candidates, answers, [[]] * 2, shape="band", band=(0.6, 0.9))
-    assert [t["difficulty"] for t in banded] == [0.0, 0.0]
-    assert [t["blind_penalty"] for t in banded] == [0.0, 0.0]  # no blind answers: penalty off
+    unseen = questioner_reward_terms(candidates, answers, [[]] * 2)
+    assert [t["blind_penalty"] for t in unseen] == [0.0, 0.0]  # no blind answers: penalty off
 
 
 def test_format_failure_gets_exactly_format_penalty():
@@ -189,28 +156,9 @@ def test_format_failure_gets_exactly_format_penalty():
     assert terms[1]["repetition"] == 1.0  # the unparsed one is not in the batch count
 
 
-def test_questioner_reward_terms_rejects_unknown_target_and_mismatched_lengths():
-    with pytest.raises(ValueError, match=r"'gold'.*reference, silver"):
-        questioner_reward_terms([None], [[]], [[]], target="gold")
-    with pytest.raises(ValueError, match=r"'square'"):
-        questioner_reward_terms([None], [[]], [[]], shape="square")
+def test_questioner_reward_terms_rejects_mismatched_lengths():
     with pytest.raises(ValueError):
         questioner_reward_terms([None, None], [[]], [[], []])
-
-
-def test_questioner_rewards_parses_and_forwards_kwargs():
-    completions = [
-        "Question: How many dogs?\nAnswer: 2",
-        "Question: Is the sky blue?\nAnswer: yes",  # type not allowed
-        "How many dogs? 2",  # bad format
-    ]
-    answers = [["2", "two", "3", "4"], ["yes"] * 4, ["2"] * 4]
-    blind = [["3"] * 4, ["yes"] * 4, ["2"] * 4]
-    assert questioner_rewards(completions, answers, blind, ["number"]) == [0.0, -1.0, -1.0]
-    assert questioner_rewards(completions, answers, blind, ["number"], repetition_weight=0.0,
-                              format_penalty=-2.0) == [1.0, -2.0, -2.0]
-    with pytest.raises(TypeError):
-        questioner_rewards(completions, answers, blind, ["number"], prompts=["x"] * 3)
 
 
 def test_answerer_rewards():
@@ -220,12 +168,49 @@ def test_answerer_rewards():
     assert answerer_rewards(["2", "3"], ["2", "2"], agreement_weight=1.0, format_weight=0.0) == [1.0, 0.0]
 
 
-@pytest.mark.parametrize(
-    ("p", "kept"),
-    [(0.29, False), (0.3, True), (0.5, True), (0.8, True), (0.81, False), (0.0, False), (1.0, False)],
-)
-def test_keep_for_answerer_band_edges(p, kept):
-    assert keep_for_answerer(p, "2", "two") is kept
+@pytest.mark.parametrize("p, kept", [(0.29, False), (0.3, True), (0.8, True), (0.81, False)])
+def test_target_and_keep_band_edges_are_inclusive(p, kept):
+    n = 100
+    answers = ["2"] * round(p * n) + [str(i) for i in range(10, 10 + n - round(p * n))]  # "2" is the majority
+    assert target_and_keep("2", UNSTATED, answers, [])[1] is kept
+    assert target_and_keep("2", UNSTATED, answers, [], band=(0.0, 1.0))[1]
+
+
+def test_target_and_keep_with_text_targets_the_reference():
+    # the majority says "3" (p 0.75); the reference "2" got one answer in four
+    split = ["3", "3", "3", "2"]
+    assert target_and_keep("2", UNSTATED, split, []) == ("2", False, "the answers' majority differs from the reference")
+    assert target_and_keep("2", STATED, split, []) == ("2", True, "the text states it and the answers split on it")
+    # nothing to teach when no answer, or every answer, already gives it
+    assert target_and_keep("2", STATED, ["3"] * 4, [])[1] is False
+    assert target_and_keep("2", STATED, ["2"] * 4, [])[1] is False
+    # the answers agreeing with it keep it, stated or not, and the blind answers do not matter
+    assert target_and_keep("2", UNSTATED, ["2", "2", "3", "3"], ["2", "2"]) == (
+        "2", True, "the answers agree with the reference (p 0.50)")
+
+
+def test_target_and_keep_without_text_targets_the_silver_label_that_needs_the_image():
+    sighted = ["yes", "yes", "yes", "no"]
+    assert target_and_keep("yes", NO_TEXT, sighted, ["no", "no"])[:2] == ("yes", True)
+    assert target_and_keep(None, NO_TEXT, sighted, ["no", "no"])[:2] == ("yes", True)  # borrowed: no reference
+    assert target_and_keep("yes", NO_TEXT, sighted, ["yes", "yes"]) == (
+        "yes", False, "the blind answers give the silver label as often")
+    assert target_and_keep("no", NO_TEXT, sighted, ["no", "no"]) == (
+        "yes", False, "the silver label differs from the questioner's reference")
+    assert target_and_keep("yes", NO_TEXT, sighted, []) == (
+        "yes", False, "no blind answers to show that the image matters")
+    assert target_and_keep("yes", NO_TEXT, ["yes"] * 4, ["no"])[1] is False  # p 1.0, out of the band
+
+
+def test_target_and_keep_trusts_ground_truth_whatever_the_answers():
+    assert target_and_keep("2", TRUTH, ["3"] * 4, ["2"] * 4) == ("2", True, "ground truth")
+
+
+def test_backing_reads_the_items_text():
+    report = "A bright nodule. No mass."
+    assert backing("Is there a mass?", "no", report) == STATED
+    assert backing("Is there a mass?", "yes", report) == UNSTATED
+    assert backing("Is there a mass?", "yes", None) == backing("Is there a mass?", "yes", "") == NO_TEXT
 
 
 def test_balance_targets_equalises_yes_and_no_and_leaves_other_kinds():
@@ -244,29 +229,6 @@ def test_balance_targets_caps_a_dominant_count_at_the_runner_up():
     out = balance_targets(targets, [True] * 8, ["number"] * 8)
     kept = [t for t, k in zip(targets, out) if k]
     assert kept == ["1", "1", "2", "3", "2"]  # "1" (and "one") capped at 2, as many as "2"
-
-
-def test_keep_for_answerer_on_disagreement():
-    assert not keep_for_answerer(0.5, "2", "3")
-    assert keep_for_answerer(0.5, "2", "3", trust="none")
-    assert keep_for_answerer(0.5, None, "3")  # no reference to disagree with
-    assert keep_for_answerer(0.6, "2", "3", band=(0.1, 0.9), trust="none")
-    assert not keep_for_answerer(0.95, "2", "2", band=(0.1, 0.9))
-
-
-def test_keep_for_answerer_trusts_a_grounded_reference_the_answers_split_on():
-    # p 0.75 for "3" (the silver label), the reference "2" got one answer in four
-    assert not keep_for_answerer(0.75, "2", "3", trust="agreement", grounded=True, target_share=0.25)
-    assert keep_for_answerer(0.75, "2", "3", trust="grounded", grounded=True, target_share=0.25)
-    assert keep_for_answerer(0.75, "2", "3", trust="either", grounded=True, target_share=0.25)
-    assert not keep_for_answerer(0.75, "2", "3", trust="grounded", grounded=False, target_share=0.25)
-    # nothing to teach when no answer or every answer already gives the target, grounded or not
-    assert not keep_for_answerer(1.0, "2", "3", trust="either", grounded=True, target_share=0.0)
-    assert not keep_for_answerer(1.0, "2", "2", trust="either", grounded=True, target_share=1.0)
-    # agreement alone still keeps under "either"
-    assert keep_for_answerer(0.5, "2", "2", trust="either", grounded=False, target_share=0.5)
-    with pytest.raises(ValueError, match="reference trust 'text'"):
-        keep_for_answerer(0.5, "2", "2", trust="text")
 
 
 def test_grounded_in_needs_every_named_thing_in_the_text():

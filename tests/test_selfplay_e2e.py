@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from selfplay import learner as learner_module
-from selfplay.config import from_dict
+from selfplay.config_parser import from_dict
 from selfplay.modeling import role_parameters
 from selfplay.runner import main
 
@@ -26,7 +26,7 @@ def _config(model, data, out, **game):
         "game": {"rounds": 2, "items_per_round": 6, "questions_per_item": 4, "answers_per_question": 4,
                  "blind_answers": 2, **game},
         # A wide band so the briefly warm-started model always leaves questions for the answerer.
-        "rewards": {"keep_band": [0.0, 1.0], "reference_trust": "none"},
+        "rewards": {"keep_band": [0.0, 1.0]},
         "train": {"learning_rate": 5e-3, "seed": 3},
         "eval": {"data": str(data / "qa.jsonl"), "max_questions": 24},
     })
@@ -130,7 +130,7 @@ def test_two_processes_shard_the_round(warm_qwen, shapes_world, tmp_path):
     config = tmp_path / "ddp.yaml"
     cfg = _config(warm_qwen, shapes_world, out)
     import yaml
-    from selfplay.config import to_dict
+    from selfplay.config_parser import to_dict
     config.write_text(yaml.safe_dump(to_dict(cfg)))
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
     result = subprocess.run(

@@ -1,0 +1,152 @@
+"""Scoring a round (selfplay/round.py `score`): which questions reach the answerer's GRPO groups, why,
+and what the questioner's groups hold."""
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from rewards.filters import backing
+from roles.formats import infer_answer_type
+from roles.questioner import format_candidate
+from selfplay.config_parser import from_dict
+from selfplay.data import ImageTextItem
+from selfplay.engine import Sample
+from selfplay.metrics import round_metrics
+from selfplay.plays import ASKED, BORROWED, Play, Question
+from selfplay.round import score
+
+
+def _samples(texts: list[str]) -> tuple[Sample, ...]:
+    return tuple(Sample(text, [], [], []) for text in texts)
+
+
+def _play(index: int, reference: str, answers: list[str], question: str = "Is there a red circle?",
+          text: str | None = "A red circle.", blind: list[str] = ("no",)) -> Play:
+    """One item whose questioner asked one question with `reference`, answered `answers` from the image."""
+    item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), text, "manifest.jsonl", index)
+    completion = format_candidate(question, reference)
+    asked = Question(ASKED, question, reference, infer_answer_type(reference, question),
+                     backing(question, reference, text), completion, _samples(answers), _samples(list(blind)))
+    return Play(item, Image.new("RGB", (56, 56)), [], _samples([completion]), (asked,))
+
+
+def _borrowed(play: Play, question: str, reference: str | None, backed_by: str, answers: list[str],
+              blind: list[str] = ("no",)) -> Play:
+    extra = Question(BORROWED, question, reference, "yes_no", backed_by, None, _samples(answers), _samples(list(blind)))
+    return Play(play.item, play.image, play.prompt, play.samples, play.questions + (extra,))
+
+
+def _decided(game: dict) -> str:
+    """Why the round's decision kept or dropped a question, before balancing."""
+    return game["why"].split("; balanced away")[0]
+
+
+def test_score_balances_the_kept_targets_into_the_answerer_groups():
+    # three "yes" references and one "no", each agreed by the answerer's majority (p = 0.75)
+    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"]) for i in range(3)] + [_play(3, "no", ["no", "no", "no", "yes"])]
+    scored = score(from_dict({}), plays, round_index=0)
+    assert len(scored.answerer_groups) == sum(game["kept"] for game in scored.games) == 2
+    assert [(game["target"], game["kept"]) for game in scored.games] == [("yes", True), ("yes", False), ("yes", False),
+                                                                        ("no", True)]
+    assert scored.games[1]["why"] == ("the answers agree with the reference (p 0.75); "
+                                      "balanced away: more 'yes' than the runner-up of its kind")
+    assert scored.games[0]["why"] == "the answers agree with the reference (p 0.75)"
+    # each kept group trains towards its target: 0.9 for agreeing, 0.1 for a well-formed answer
+    assert scored.answerer_groups[0].rewards == pytest.approx([1.0, 1.0, 1.0, 0.1])
+
+
+def test_without_borrowed_questions_targets_balance_per_answer_type():
+    # "yes" to the circle and "no" to the square, each twice: balanced as yes/no (no borrowed questions
+    # here, so no question meets two images and balancing by question would keep nothing)
+    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?") for i in range(2)]
+    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?") for i in range(2, 4)]
+    assert len(score(from_dict({}), plays, round_index=0).answerer_groups) == 4
+
+
+def test_with_borrowed_questions_targets_balance_per_question():
+    # the same four, plus one borrowed question: now each question must give a yes and a no
+    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?") for i in range(2)]
+    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?") for i in range(2, 4)]
+    plays[0] = _borrowed(plays[0], "Is there a green star?", "no", "stated", ["no", "yes", "no", "yes"])
+    games = score(from_dict({}), plays, round_index=0).games
+    assert [game["kept"] for game in games] == [False, False, False, False, False]
+    assert [_decided(game) for game in games] == ["the answers agree with the reference (p 0.75)",
+                                                  "the answers agree with the reference (p 0.50)"] + [
+        "the answers agree with the reference (p 0.75)"] * 3
+    assert all("balanced away" in game["why"] for game in games)
+
+
+def test_score_trusts_a_reference_the_paired_text_states():
+    # the answerers' majority says "no" to both; only the first question is stated by its caption
+    plays = [_play(0, "yes", ["no", "no", "no", "yes"], "Is there a red circle?", "A red circle and a blue square."),
+             _play(1, "yes", ["no", "no", "no", "yes"], "Is there a green triangle?", "A red circle."),
+             _play(2, "no", ["no", "yes", "yes", "yes"], "Is there a green triangle?", "A red circle.")]
+    games = score(from_dict({}), plays, round_index=0).games
+    assert [_decided(game) for game in games] == ["the text states it and the answers split on it",
+                                                  "the answers' majority differs from the reference",
+                                                  "the answers' majority differs from the reference"]
+
+
+def test_score_does_not_trust_a_reference_the_paired_text_contradicts():
+    caption = "Two red circles and a blue square."
+    plays = [_play(0, "2", ["3", "3", "3", "2"], "How many red circles are there?", caption),
+             _play(1, "3", ["2", "2", "2", "3"], "How many red circles are there?", caption)]
+    games = score(from_dict({}), plays, round_index=0).games
+    assert [_decided(game) for game in games] == ["the text states it and the answers split on it",
+                                                  "the answers' majority differs from the reference"]
+
+
+@pytest.mark.parametrize("text, decided", [
+    (None, ["the image raises the silver label over the blind answers (p 0.75)",
+            "the blind answers give the silver label as often"]),
+    ("A red circle.", ["the answers agree with the reference (p 0.75)"] * 2)])
+def test_a_silver_label_is_kept_only_when_the_image_raises_it_over_the_blind_answers(text, decided):
+    # both agreed at p = 0.75; the blind answer (always "no") gives the second label as readily. Without
+    # text the target is the silver label; with text it is the reference, which the guard leaves alone.
+    plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], text=text), _play(1, "no", ["no", "no", "no", "yes"], text=text)]
+    assert [_decided(game) for game in score(from_dict({}), plays, round_index=0).games] == decided
+
+
+def test_without_text_a_borrowed_question_trains_on_the_silver_label_balanced_per_question():
+    plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?", None, blind=["maybe"]),
+             _play(1, "yes", ["yes", "yes", "no", "yes"], "Is there a blue square?", None, blind=["maybe"])]
+    plays = [_borrowed(plays[0], "Is there a blue square?", None, "no text", ["no", "no", "no", "yes"], ["maybe"]),
+             _borrowed(plays[1], "Is there a red circle?", None, "no text", ["yes", "no", "yes", "yes"], ["maybe"])]
+    scored = score(from_dict({}), plays, round_index=0)
+    # the square is "no" on one image and "yes" on the other: kept once each way; the circle is "yes" on
+    # both, the same answer whatever the image, so balancing by question keeps neither
+    assert [(game["question"], game["target"], game["kept"]) for game in scored.games] == [
+        ("Is there a red circle?", "yes", False), ("Is there a blue square?", "no", True),
+        ("Is there a blue square?", "yes", True), ("Is there a red circle?", "yes", False)]
+
+
+def test_the_questioners_groups_hold_its_own_candidates_with_their_rewards_in_order():
+    plays = [_borrowed(_play(0, "yes", ["yes", "yes", "no", "no"], "Is there a red circle?"),
+                       "Is there a blue square?", "no", "stated", ["no", "yes", "no", "no"])]
+    unparsed = Question(ASKED, None, None, None, "no text", "gibberish")
+    plays.append(Play(plays[0].item, plays[0].image, [], _samples(["gibberish"]), (unparsed,)))
+    scored = score(from_dict({"rewards": {"format_penalty": -0.7}}), plays, round_index=0)
+    assert [len(group.samples) for group in scored.questioner_groups] == [1, 1]
+    own = scored.games[0]["terms"]
+    assert scored.questioner_groups[0].rewards == [own["reward"]] and own["agreement"] == 0.5
+    assert scored.questioner_groups[1].rewards == [-0.7]
+    assert scored.games[1]["terms"] == {} and scored.games[1]["borrowed"] and scored.games[1]["completion"] is None
+    assert scored.games[2]["why"] == "the completion did not parse" and scored.games[2]["answers"] == []
+    metrics = round_metrics(scored.games)
+    assert (metrics["candidates"], metrics["borrowed"], metrics["questioner/format_failures"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("key, value", [("blind_weight", 0.0), ("repetition_weight", 0.0), ("repetition_threshold", 0.0),
+                                        ("format_penalty", -2.0), ("agreement_weight", 0.5), ("format_weight", 0.5),
+                                        ("keep_band", [0.0, 1.0])])
+def test_every_reward_option_changes_the_scored_round(key, value):
+    """An option that reaches nothing is dead: each one changes the games of this small round."""
+    caption = "A red circle and two blue squares."
+    plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?", caption, blind=["yes", "no"]),
+             _play(1, "yes", ["yes", "yes", "yes", "yes"], "Is there a red circle here?", caption),
+             _play(2, "no", ["no", "no", "no", "yes"], "Is there a blue circle?", caption)]
+    unparsed = Question(ASKED, None, None, None, "no text", "gibberish")
+    plays.append(Play(plays[0].item, plays[0].image, [], _samples(["gibberish"]), (unparsed,)))
+    default = score(from_dict({}), plays, 0).games
+    assert score(from_dict({"rewards": {key: value}}), plays, 0).games != default
