@@ -36,26 +36,33 @@ class ModelConfig:
     path: str = _f("builtin:shapes-qwen2_vl", "Checkpoint folder loaded with AutoModelForImageTextToText, or a "
                    "model built offline: builtin:tiny-<family> (random weights; family qwen2_vl, qwen2_5_vl or "
                    "llava) or builtin:shapes-<family> (that model warm-started on the shapes world).")
-    dtype: str = _f("auto", "Weights dtype: auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16 or float16.",
+    dtype: str = _f("auto", "Weights dtype: auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16 or float16; float16 "
+                    "for a GPU without bf16.",
                     ("auto", "float32", "bfloat16", "float16"))
-    trust_remote_code: bool = _f(False, "Allow code shipped inside the checkpoint folder to run.")
-    lora_rank: int = _f(8, "LoRA rank of both role adapters.")
-    lora_alpha: int = _f(16, "LoRA alpha of both role adapters.")
-    lora_dropout: float = _f(0.0, "LoRA dropout.")
+    trust_remote_code: bool = _f(False, "Allow code shipped inside the checkpoint folder to run: only for a family "
+                                 "transformers does not ship, from a source you trust.")
+    lora_rank: int = _f(8, "LoRA rank of both role adapters: 64 for 3B-7B checkpoints (the GPU presets).")
+    lora_alpha: int = _f(16, "LoRA alpha of both role adapters: keep it at twice the rank.")
+    lora_dropout: float = _f(0.0, "LoRA dropout: 0.05-0.1 if the answerer overfits a small data set.")
     lora_target_modules: str = _f(r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
                                   "Regex over module names the adapters attach to (language layers only: "
                                   "vision-tower LoRA is experimental in vLLM).")
-    max_pixels: int = _f(56 * 56, "Pixel budget: images are downscaled so that width*height fits.")
-    min_pixels: int = _f(56 * 56, "Images smaller than this are upscaled (0 to leave them).")
+    max_pixels: int = _f(56 * 56, "Pixel budget: images are downscaled so that width*height fits; raise it for fine "
+                   "findings or small objects, at the cost of more image tokens.")
+    min_pixels: int = _f(56 * 56, "Images smaller than this are upscaled (0 to leave them): small chips below the "
+                   "model's patch grid.")
 
 
 @dataclass
 class DataConfig:
     source: str = _f("builtin:shapes-scan", "JSONL manifest, imagefolder with metadata.jsonl, or a shapes-world "
                      "domain built offline: builtin:shapes-<source|scan|aerial>.")
-    require_text: bool = _f(False, "Treat items without paired text as bad.")
-    max_bad_share: float = _f(0.1, "Stop when more than this share of items is unreadable.")
-    max_image_pixels: int = _f(89_478_485, "Images above this many pixels are skipped as decompression bombs.")
+    require_text: bool = _f(False, "Treat items without paired text as bad: on when every item should have a report "
+                         "or caption, so a broken pairing shows.")
+    max_bad_share: float = _f(0.1, "Stop when more than this share of items is unreadable: lower it to catch a "
+                          "broken export early.")
+    max_image_pixels: int = _f(89_478_485, "Images above this many pixels are skipped as decompression bombs: raise "
+                             "it for whole-slide or full-scene images you trust.")
     labels: str = _f("", "Ground-truth QA file (rows with id, question, answer) for game.mode supervised only.")
 
 
@@ -65,14 +72,18 @@ class GameConfig:
                    "data.labels instead, and every one trains the answerer towards its label, unbalanced (the "
                    "upper-bound baseline at the same budget; only the answerer learns).",
                    ("selfplay", "supervised"))
-    rounds: int = _f(10, "Self-play rounds to run.")
-    items_per_round: int = _f(16, "Image-text items each round plays (over all processes).")
-    questions_per_item: int = _f(4, "G: questioner candidates sampled per item (its GRPO group).")
-    answers_per_question: int = _f(4, "K: answerer samples per question (its GRPO group).")
+    rounds: int = _f(10, "Self-play rounds to run (raise it and pass --resume to go on from the last).")
+    items_per_round: int = _f(16, "Image-text items each round plays (over all processes): with more GPUs, raise it "
+                              "and the train.*_steps with it.")
+    questions_per_item: int = _f(4, "G: questioner candidates sampled per item (its GRPO group): larger groups give "
+                                 "steadier advantages, at G times the answers.")
+    answers_per_question: int = _f(4, "K: answerer samples per question (its GRPO group) and the silver label's "
+                                   "voters: 8-10 on GPU, as R-Zero and VisPlay.")
     blind_answers: int = _f(2, "Answers per question given without seeing the image: the questioner's blind "
                             "penalty, and the check that a silver label (items without text) needs the image. 0 "
                             "turns both off, and then no silver label trains the answerer.")
-    blind_mode: str = _f("blank", "How the answerer is blinded: no image at all, or a blank grey image.",
+    blind_mode: str = _f("blank", "How the answerer is blinded: a blank grey image (the same prompt, no content), or "
+                         "no image at all (for a model that reads a blank image as a finding).",
                          ("none", "blank"))
     borrowed_questions: int = _f(4, "Per item, questions the questioner asked about the round's other items. With "
                                  "paired text, this item's text answers them: 'yes' where a clause states it, 'no' "
@@ -80,15 +91,20 @@ class GameConfig:
                                  "negatives a caption-reading questioner never asks for. Without text the answerers' "
                                  "majority is the target, and balancing by question keeps one only where it differs "
                                  "from image to image.")
-    answer_types: list = _f(list(ANSWER_TYPES), f"Answer types the questioner may use: {', '.join(ANSWER_TYPES)}.")
+    answer_types: list = _f(list(ANSWER_TYPES), f"Answer types the questioner may use: {', '.join(ANSWER_TYPES)}; "
+                        "drop the ones a domain's questions cannot have (no counts in radiology).")
     question_focus: str = _f("generic", "What the questioner is told to ask about: generic adds nothing; radiology "
                              "(findings, laterality, devices, presence) and remote_sensing (land use, counts, "
                              "relative position, presence) add one line to its prompt.", tuple(QUESTION_FOCUS))
-    question_max_new_tokens: int = _f(24, "Token budget of one questioner candidate.")
-    answer_max_new_tokens: int = _f(8, "Token budget of one answer.")
-    temperature: float = _f(1.0, "Sampling temperature of both roles.")
-    top_p: float = _f(1.0, "Nucleus sampling of both roles.")
-    generation_batch_size: int = _f(256, "Most sequences one generate call may hold (memory bound).")
+    question_max_new_tokens: int = _f(24, "Token budget of one questioner candidate: 64 for real models, which ask "
+                                  "in full sentences.")
+    answer_max_new_tokens: int = _f(8, "Token budget of one answer (answers of over 6 words do not parse): 16 for "
+                                "real models.")
+    temperature: float = _f(1.0, "Sampling temperature of both roles: lower it if answers stop parsing; hotter did "
+                                 "not help on the shapes world (docs/learning.md).")
+    top_p: float = _f(1.0, "Nucleus sampling of both roles: below 1 cuts rare answers, which GRPO then never sees.")
+    generation_batch_size: int = _f(256, "Most sequences one generate call may hold: lower it if generation runs out "
+                                       "of memory.")
 
 
 @dataclass
@@ -111,31 +127,41 @@ class RewardConfig:
 
 @dataclass
 class TrainConfig:
-    phase_order: list = _f(["questioner", "answerer"], "Order of the GRPO phases within a round.")
-    questioner_steps: int = _f(1, "Optimizer steps of the questioner per round.")
-    answerer_steps: int = _f(2, "Optimizer steps of the answerer per round.")
-    learning_rate: float = _f(5e-4, "AdamW learning rate of both adapters.")
-    weight_decay: float = _f(0.0, "AdamW weight decay.")
-    max_grad_norm: float = _f(1.0, "Gradient clipping.")
-    beta: float = _f(0.0, "KL weight towards the adapter-free base model (0 turns it off).")
-    loss_type: str = _f("dapo", "TRL GRPO loss type.", ("grpo", "dapo", "dr_grpo", "bnpo"))
+    phase_order: list = _f(["questioner", "answerer"], "Order of the GRPO phases within a round; one role alone "
+                        "freezes the other (answerer only: to train against a fixed questioner).")
+    questioner_steps: int = _f(1, "Optimizer steps of the questioner per round: raise it with game.items_per_round "
+                              "to keep a step's sequences (and memory) the same.")
+    answerer_steps: int = _f(2, "Optimizer steps of the answerer per round: raise it with game.items_per_round to "
+                            "keep a step's sequences (and memory) the same.")
+    learning_rate: float = _f(5e-4, "AdamW learning rate of both adapters: 1e-5 for 3B-7B checkpoints (the GPU "
+                              "presets).")
+    weight_decay: float = _f(0.0, "AdamW weight decay: a little (0.01) on long runs to keep the adapters small.")
+    max_grad_norm: float = _f(1.0, "Gradient clipping: lower it if TRL's logged grad_norm spikes.")
+    beta: float = _f(0.0, "KL weight towards the adapter-free base model (0 turns it off): 0.04 on real models, "
+                      "whose language is easy to drift from.")
+    loss_type: str = _f("dapo", "TRL GRPO loss type: dapo (TRL's default) normalises over tokens; grpo is the "
+                         "original per-sequence mean.", ("grpo", "dapo", "dr_grpo", "bnpo"))
     gradient_checkpointing: bool = _f(False, "Trade compute for memory (turn on for real checkpoints on GPU).")
-    seed: int = _f(0, "Seed of everything random: data order, sampling, adapters.")
+    seed: int = _f(0, "Seed of everything random: data order, sampling, adapters; change it to measure the "
+                     "spread over seeds.")
 
 
 @dataclass
 class EvalConfig:
     data: str = _f("builtin:shapes-scan-eval", "Ground-truth QA evaluated on after rounds (a qa.jsonl file or its "
                    "folder, or builtin:shapes-<domain>-eval); empty turns evaluation off. Never used for training.")
-    every: int = _f(1, "Evaluate after every N rounds (and once before the first).")
-    max_questions: int = _f(200, "Evaluate on at most this many questions (the first ones of the file).")
+    every: int = _f(1, "Evaluate after every N rounds (and once before the first): raise it when evaluation "
+                   "takes longer than a round.")
+    max_questions: int = _f(200, "Evaluate on at most this many questions (the first ones of the file): more for a "
+                           "smaller standard error.")
 
 
 @dataclass
 class CheckpointConfig:
     resume: str = _f("", "auto: continue from the newest complete round in output_dir; a round folder: from "
                      "that one; empty: start fresh (refused if output_dir already holds rounds).")
-    keep_last: int = _f(3, "Keep the newest N complete rounds (0 keeps all); the newest is never deleted.")
+    keep_last: int = _f(3, "Keep the newest N complete rounds (0 keeps all); the newest is never deleted. 0 to "
+                        "compare or export any round later.")
 
 
 @dataclass
