@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from selfplay.config_parser import from_dict  # noqa: E402
 from selfplay.evaluate import pseudo_label_accuracy, truth_from  # noqa: E402
 from selfplay.metrics import question_diversity  # noqa: E402
-from selfplay.records import read_jsonl  # noqa: E402
+from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
 from selfplay.runner import main, resolve_world  # noqa: E402
 
 ARMS = ("selfplay_text", "selfplay_images", "supervised")
@@ -61,8 +61,7 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
 
 def images_only_manifest(domain_dir: Path) -> None:
     rows = read_jsonl(domain_dir / "manifest.jsonl")
-    text = "".join(json.dumps({"id": r["id"], "image": r["image"]}) + "\n" for r in rows)
-    (domain_dir / "manifest_images_only.jsonl").write_text(text)
+    write_jsonl(domain_dir / "manifest_images_only.jsonl", [{"id": r["id"], "image": r["image"]} for r in rows])
 
 
 def run_arm(cfg: dict, truth) -> dict:

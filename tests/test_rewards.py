@@ -222,6 +222,7 @@ def test_balance_targets_equalises_yes_and_no_and_leaves_other_kinds():
     assert sum(k for k, t in zip(out, targets) if t == "yes") == 2 == sum(k for k, t in zip(out, targets) if t in ("no", "No"))
     assert balance_targets(["yes", "yes"], [True, True], ["yes_no"] * 2) == [False, False]  # one value only: no prior
     assert balance_targets([], [], []) == []
+    assert balance_targets(["yes", "yes"], [True, True], [None, None]) == [True, True]  # no kind: left as it is
 
 
 def test_balance_targets_caps_a_dominant_count_at_the_runner_up():
