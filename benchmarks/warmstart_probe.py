@@ -6,7 +6,7 @@ For a warm-start recipe (steps, source scenes, language domains) it builds the m
              equal numbers mean the model does not use the image;
   questioner on each domain's training items, sampled as self-play samples them: the share of
              candidates that parse, whose question can be checked against the scene graph
-             (world.truth), and whose own reference answer is right.
+             (ground_truth.truth), and whose own reference answer is right.
 
     python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
     python benchmarks/warmstart_probe.py --model ~/.cache/selfplay/models/shapes-qwen2_vl   # probe only
@@ -30,7 +30,9 @@ from selfplay.data import load_image  # noqa: E402
 from selfplay.engine import HFEngine, Prompt  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
-from selfplay.world import DOMAINS, generate, load_scenes, truth  # noqa: E402
+from selfplay.ground_truth import truth  # noqa: E402
+from selfplay.scene import DOMAINS  # noqa: E402
+from selfplay.world import generate, load_scenes  # noqa: E402
 
 PIXELS = 56 * 56
 

@@ -165,7 +165,7 @@ def truth_from(qa_rows: list[dict], scenes_dir: str | Path | None):
     def truth(game: dict) -> str | None:
         answer = known.get((str(game["item_id"]), normalize_answer(game["question"])))
         if answer is None and game["item_id"] in scenes:
-            from .world import truth as world_truth
+            from .ground_truth import truth as world_truth
 
             answer = world_truth(scenes[game["item_id"]], game["question"])
         return answer

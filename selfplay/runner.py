@@ -41,7 +41,8 @@ WORLD_SPLITS = {"train": (0, 128), "eval": (99, 100)}  # seed and size of each b
 
 def resolve_world(value: str, cache_dir: str | Path, key: str) -> Path:
     """The folder of a built-in shapes-world split, `builtin:shapes-<domain>[-eval]`, generated once."""
-    from .world import DOMAINS, generate
+    from .scene import DOMAINS
+    from .world import generate
 
     name = value[len(BUILTIN_PREFIX):]
     domain = name.removeprefix("shapes-").removesuffix("-eval") if name != "shapes" else "source"

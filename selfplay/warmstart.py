@@ -80,7 +80,8 @@ def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: in
     """
     from PIL import Image
 
-    from .world import caption, make_scene, questions
+    from .ground_truth import questions
+    from .scene import caption, make_scene
 
     blank = Image.new("RGB", (56, 56), (128, 128, 128))
     rows = []
@@ -123,7 +124,7 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = F
     """
     from PIL import Image, ImageDraw
 
-    from .world import PALETTE, article
+    from .scene import PALETTE, article
 
     colours = sorted(PALETTE["source"])
     rng = random.Random(f"warmstart-colour/{seed}")

@@ -8,7 +8,7 @@ from roles.questioner import parse_candidate
 from roles.formats import ANSWER_TYPES
 from rewards.grounding import grounded_in
 from selfplay.warmstart import WORLD_QUESTION_WORDS, colour_rows, language_rows, warmstart_rows
-from selfplay.world import PALETTE, SHAPES
+from selfplay.scene import PALETTE, SHAPES
 
 
 def _completion(row: dict) -> str:
