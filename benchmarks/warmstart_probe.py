@@ -79,8 +79,8 @@ def main() -> None:
     import torch
 
     from selfplay.config import ModelConfig
-    from selfplay.modeling import load_model_and_processor, resolve_model_path
-    from selfplay.runner import resolve_world
+    from selfplay.builtin import resolve_model_path, resolve_world
+    from selfplay.modeling import load_model_and_processor
     from selfplay.warmstart import warm_start
 
     report: dict = {"settings": {k: str(v) for k, v in vars(args).items()}}

@@ -134,8 +134,9 @@ def load_for_eval(path: str | Path):
     import yaml
     from peft import PeftModel
 
+    from .builtin import resolve_model_path
     from .config import from_dict
-    from .modeling import ROLES, load_model_and_processor, resolve_dtype, resolve_model_path
+    from .modeling import ROLES, load_model_and_processor, resolve_dtype
 
     path = Path(path)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
