@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.config import from_dict  # noqa: E402
 from selfplay.evaluate import pseudo_label_accuracy, question_diversity, truth_from  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
-from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.runner import main  # noqa: E402
 
 ARMS = ("selfplay_text", "selfplay_images", "supervised")

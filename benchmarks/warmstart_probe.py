@@ -78,8 +78,8 @@ def main() -> None:
 
     import torch
 
-    from selfplay.config import ModelConfig
     from selfplay.builtin import resolve_model_path, resolve_world
+    from selfplay.config import ModelConfig
     from selfplay.modeling import load_model_and_processor
     from selfplay.warmstart import warm_start
 
