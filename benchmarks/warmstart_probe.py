@@ -65,7 +65,8 @@ def main() -> None:
     parser.add_argument("--model", help="probe this checkpoint folder instead of building one")
     parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="what the warm start starts from")
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--look-steps", type=int, default=0, help="a look stage on colour questions first")
+    parser.add_argument("--look-steps", type=int, default=0,
+                        help="a look stage on colour questions first (benchmarks/look_stage.py)")
     parser.add_argument("--scenes", type=int, default=300, help="source scenes of the warm start")
     parser.add_argument("--language", nargs="*", default=[], choices=DOMAINS[1:])
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
@@ -83,14 +84,19 @@ def main() -> None:
     from selfplay.modeling import load_model_and_processor
     from selfplay.warmstart import warm_start
 
+    from benchmarks.look_stage import warm_start_with_look
+
     report: dict = {"settings": {k: str(v) for k, v in vars(args).items()}}
     model_dir = Path(args.model).expanduser() if args.model else None
     if model_dir is None:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
         source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
-        model_dir = warm_start(base, source, args.out, steps=args.steps, look_steps=args.look_steps,
-                               language_domains=tuple(args.language))
+        if args.look_steps:
+            model_dir = warm_start_with_look(base, source, args.out, look_steps=args.look_steps, steps=args.steps,
+                                             language_domains=tuple(args.language))
+        else:
+            model_dir = warm_start(base, source, args.out, steps=args.steps, language_domains=tuple(args.language))
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, processor = load_model_and_processor(model_dir, torch.float32)
