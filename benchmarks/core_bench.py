@@ -185,7 +185,7 @@ def main() -> None:
     args = parser.parse_args()
     import logging
 
-    from selfplay.runner import resolve_data_source
+    from selfplay.builtin import resolve_data_source
 
     logging.disable(logging.INFO)
     work = Path(tempfile.mkdtemp(prefix="selfplay-bench-"))

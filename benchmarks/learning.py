@@ -28,11 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.config_parser import from_dict  # noqa: E402
 from selfplay.evaluate import pseudo_label_accuracy, truth_from  # noqa: E402
 from selfplay.metrics import question_diversity  # noqa: E402
 from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
-from selfplay.runner import main, resolve_world  # noqa: E402
+from selfplay.runner import main  # noqa: E402
 
 ARMS = ("selfplay_text", "selfplay_images", "supervised")
 

@@ -6,7 +6,7 @@ For a warm-start recipe (steps, source scenes, language domains) it builds the m
              equal numbers mean the model does not use the image;
   questioner on each domain's training items, sampled as self-play samples them: the share of
              candidates that parse, whose question can be checked against the scene graph
-             (world.truth), and whose own reference answer is right.
+             (ground_truth.truth), and whose own reference answer is right.
 
     python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
     python benchmarks/warmstart_probe.py --model ~/.cache/selfplay/models/shapes-qwen2_vl   # probe only
@@ -30,7 +30,9 @@ from selfplay.data import load_image  # noqa: E402
 from selfplay.engine import HFEngine, Prompt  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
-from selfplay.world import DOMAINS, generate, load_scenes, truth  # noqa: E402
+from selfplay.ground_truth import truth  # noqa: E402
+from selfplay.scene import DOMAINS  # noqa: E402
+from selfplay.world import generate, load_scenes  # noqa: E402
 
 PIXELS = 56 * 56
 
@@ -63,7 +65,8 @@ def main() -> None:
     parser.add_argument("--model", help="probe this checkpoint folder instead of building one")
     parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="what the warm start starts from")
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--look-steps", type=int, default=0, help="a look stage on colour questions first")
+    parser.add_argument("--look-steps", type=int, default=0,
+                        help="a look stage on colour questions first (benchmarks/look_stage.py)")
     parser.add_argument("--scenes", type=int, default=300, help="source scenes of the warm start")
     parser.add_argument("--language", nargs="*", default=[], choices=DOMAINS[1:])
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
@@ -76,10 +79,12 @@ def main() -> None:
 
     import torch
 
+    from selfplay.builtin import resolve_model_path, resolve_world
     from selfplay.config import ModelConfig
-    from selfplay.modeling import load_model_and_processor, resolve_model_path
-    from selfplay.runner import resolve_world
+    from selfplay.modeling import load_model_and_processor
     from selfplay.warmstart import warm_start
+
+    from benchmarks.look_stage import warm_start_with_look
 
     report: dict = {"settings": {k: str(v) for k, v in vars(args).items()}}
     model_dir = Path(args.model).expanduser() if args.model else None
@@ -87,8 +92,11 @@ def main() -> None:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
         source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
-        model_dir = warm_start(base, source, args.out, steps=args.steps, look_steps=args.look_steps,
-                               language_domains=tuple(args.language))
+        if args.look_steps:
+            model_dir = warm_start_with_look(base, source, args.out, look_steps=args.look_steps, steps=args.steps,
+                                             language_domains=tuple(args.language))
+        else:
+            model_dir = warm_start(base, source, args.out, steps=args.steps, language_domains=tuple(args.language))
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, processor = load_model_and_processor(model_dir, torch.float32)

@@ -134,8 +134,9 @@ def load_for_eval(path: str | Path):
     import yaml
     from peft import PeftModel
 
+    from .builtin import resolve_model_path
     from .config_parser import from_dict
-    from .modeling import ROLES, load_model_and_processor, resolve_dtype, resolve_model_path
+    from .modeling import ROLES, load_model_and_processor, resolve_dtype
 
     path = Path(path)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -165,7 +166,7 @@ def truth_from(qa_rows: list[dict], scenes_dir: str | Path | None):
     def truth(game: dict) -> str | None:
         answer = known.get((str(game["item_id"]), normalize_answer(game["question"])))
         if answer is None and game["item_id"] in scenes:
-            from .world import truth as world_truth
+            from .ground_truth import truth as world_truth
 
             answer = world_truth(scenes[game["item_id"]], game["question"])
         return answer

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import yaml
 
+from .builtin import resolve_model_path
 from .checkpoint import CheckpointError, verify
 from .config_parser import from_dict
-from .modeling import ROLES, load_model_and_processor, resolve_dtype, resolve_model_path
+from .modeling import ROLES, load_model_and_processor, resolve_dtype
 
 
 def export_round(round_folder: str | Path, role: str, out_dir: str | Path, merge: bool = False) -> Path:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
                          rng_state, save_checkpoint, truncate_records)
-from .config import BUILTIN_PREFIX, RunConfig
+from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
+from .config import RunConfig
 from .config_parser import write_resolved
 from .records import append_round_records
 
@@ -35,43 +36,6 @@ def setup_logging(is_main: bool) -> None:
         ours.addHandler(handler)
     for noisy in ("transformers", "trl", "peft", "accelerate", "datasets", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
-WORLD_SPLITS = {"train": (0, 128), "eval": (99, 100)}  # seed and size of each built-in split
-
-
-def resolve_world(value: str, cache_dir: str | Path, key: str) -> Path:
-    """The folder of a built-in shapes-world split, `builtin:shapes-<domain>[-eval]`, generated once."""
-    from .world import DOMAINS, generate
-
-    name = value[len(BUILTIN_PREFIX):]
-    domain = name.removeprefix("shapes-").removesuffix("-eval") if name != "shapes" else "source"
-    split = "eval" if name.endswith("-eval") else "train"
-    if not name.startswith("shapes") or domain not in DOMAINS:
-        choices = ", ".join(f"{BUILTIN_PREFIX}shapes-{d}[-eval]" for d in DOMAINS)
-        raise ValueError(f"{key}: unknown built-in data set {value!r}; use one of {choices}")
-    folder = Path(cache_dir).expanduser() / "data" / f"shapes-{domain}-{split}"
-    if not (folder / "manifest.jsonl").is_file():
-        seed, n = WORLD_SPLITS[split]
-        log.info("generating the shapes world's %s %s split (%d images) into %s", domain, split, n, folder)
-        generate(folder, domain=domain, n=n, seed=seed)
-    return folder
-
-
-def resolve_data_source(source: str, cache_dir: str | Path) -> Path:
-    """The manifest or imagefolder to play on."""
-    if not source.startswith(BUILTIN_PREFIX):
-        return Path(source).expanduser()
-    return resolve_world(source, cache_dir, "data.source") / "manifest.jsonl"
-
-
-def resolve_eval_data(value: str, cache_dir: str | Path) -> Path | None:
-    """The ground-truth QA file evaluated on, or None when evaluation is off."""
-    if not value:
-        return None
-    if not value.startswith(BUILTIN_PREFIX):
-        return Path(value).expanduser()
-    return resolve_world(value, cache_dir, "eval.data") / "qa.jsonl"
 
 
 def start_point(cfg: RunConfig, output_dir: Path) -> Path | None:
@@ -118,7 +82,7 @@ def main(cfg: RunConfig) -> list[dict]:
     from .engine import HFEngine
     from .round import play_round
     from .learner import RoleLearner
-    from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype, resolve_model_path
+    from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype
 
     # accelerate only forms a gloo group over CPU processes (torchrun) when asked for the CPU.
     multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1

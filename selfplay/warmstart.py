@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from rewards.grounding import grounded_in
@@ -31,13 +32,13 @@ WORLD_QUESTION_WORDS = frozenset("""what which how many is are there the a an of
     left right above below further higher lower or shapes and intensity""".split())
 
 
-def _questioner_row(text: str, question: str, answer: str, image) -> dict:
+def questioner_row(text: str, question: str, answer: str, image) -> dict:
     return {"prompt": questioner_messages(text, ANSWER_TYPES),
             "completion": [{"role": "assistant", "content": format_candidate(question, answer)}],
             "image": image}
 
 
-def _answerer_row(question: str, answer: str, image) -> dict:
+def answerer_row(question: str, answer: str, image) -> dict:
     return {"prompt": answerer_messages(question),
             "completion": [{"role": "assistant", "content": format_answer(answer)}],
             "image": image}
@@ -61,9 +62,9 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> l
         # The questioner learns to ask about what its context mentions, so that on a new domain it
         # copies the new domain's words from the report or caption instead of its own old vocabulary.
         text = item.get("text") or ""
-        rows += [_questioner_row(text, qa["question"], qa["answer"], image)
+        rows += [questioner_row(text, qa["question"], qa["answer"], image)
                  for qa in qas if grounded_in(qa["question"], text, WORLD_QUESTION_WORDS)]
-        rows += [_answerer_row(qa["question"], qa["answer"], image) for qa in qas]
+        rows += [answerer_row(qa["question"], qa["answer"], image) for qa in qas]
     random.Random(seed).shuffle(rows)
     return rows
 
@@ -80,7 +81,8 @@ def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: in
     """
     from PIL import Image
 
-    from .world import caption, make_scene, questions
+    from .ground_truth import questions
+    from .scene import caption, make_scene
 
     blank = Image.new("RGB", (56, 56), (128, 128, 128))
     rows = []
@@ -89,7 +91,7 @@ def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: in
             key = f"warmstart-language/{domain}/{seed}/{i}"
             scene = make_scene(random.Random(f"{key}/scene"), domain)
             text = caption(scene, random.Random(f"{key}/text"))
-            rows += [_questioner_row(text, qa.question, qa.answer, blank)
+            rows += [questioner_row(text, qa.question, qa.answer, blank)
                      for qa in questions(scene, random.Random(f"{key}/qa"), per_scene)
                      if grounded_in(qa.question, text, WORLD_QUESTION_WORDS)]
     random.Random(seed).shuffle(rows)
@@ -107,96 +109,34 @@ def _progress_callback():
     return Progress()
 
 
-def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = False) -> list[dict]:
-    """Answerer rows about one large circle of a source colour, asked in every answer form the world
-    uses: "What colour is the circle?", "Is the circle red?", "Is there a red circle?",
-    "How many red circles are there?" (yes and no, 1 and 0, come out even), and "Is the circle red
-    or blue?", whose answer is one of the words the question offers (as "Is the nodule bright or
-    dark?" asks on scan).
-
-    Why: a tiny model learns to read its image tokens through a sudden transition, which this one
-    visual task crosses in under a hundred steps and the world's full mixture does not cross in 700
-    (docs/learning.md). Asking only for a colour word taught the model to answer every question with
-    one; asking in every form ties the skill to reading the image, not to one kind of answer.
-    With `varied`, backgrounds are noisy fields of a random colour instead of white, as a pretrained
-    model's images are, so that colour reading does not hinge on a white page.
-    """
-    from PIL import Image, ImageDraw
-
-    from .world import PALETTE, article
-
-    colours = sorted(PALETTE["source"])
-    rng = random.Random(f"warmstart-colour/{seed}")
-    rows = []
-    for _ in range(n):
-        colour, radius = rng.choice(colours), rng.randint(10, 16)
-        x, y = rng.randint(radius, 55 - radius), rng.randint(radius, 55 - radius)
-        image = _background(rng) if varied else Image.new("RGB", (56, 56), (255, 255, 255))
-        ImageDraw.Draw(image).ellipse([x - radius, y - radius, x + radius, y + radius], fill=PALETTE["source"][colour])
-        other = rng.choice([c for c in colours if c != colour])
-        asked = colour if rng.random() < 0.5 else other
-        forms = [("What colour is the circle?", colour)]
-        if every_form:
-            forms += [
-                (f"Is the circle {asked}?", "yes" if asked == colour else "no"),
-                (f"Is there {article(asked)} {asked} circle?", "yes" if asked == colour else "no"),
-                (f"How many {asked} circles are there?", "1" if asked == colour else "0"),
-                (f"Is the circle {' or '.join(rng.sample([colour, other], 2))}?", colour),
-            ]
-        question, answer = rng.choice(forms)
-        rows.append(_answerer_row(question, answer, image))
-    return rows
-
-
-def _background(rng: random.Random):
-    """A 56 px field of a random colour with smooth shading and pixel noise (no two pixels alike)."""
-    import numpy as np
-    from PIL import Image
-
-    noise = np.random.default_rng(rng.getrandbits(32))
-    base = np.array([rng.randint(40, 230) for _ in range(3)], dtype=float)
-    shade = np.kron(noise.uniform(-25, 25, (4, 4)), np.ones((14, 14)))[..., None]
-    pixels = base + shade + noise.normal(0, 8, (56, 56, 3))
-    return Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8), "RGB")
-
-
 def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, steps: int = 300,
-               look_steps: int = 0, language_domains: tuple[str, ...] = (), batch_size: int = 32,
-               learning_rate: float = 1e-3, seed: int = 0) -> Path:
+               language_domains: tuple[str, ...] = (), mix_in: Callable[[int], list[dict]] | None = None,
+               batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0) -> Path:
     """Fine-tune `base_path` on the world at `data_dir` (plus `language_rows(language_domains)`, one
-    row in nine) and save the result to `out_dir`. With `look_steps`, a look stage on `colour_rows`
-    alone comes first (a third colour words on white, then every form on varied backgrounds), and
-    the main stage keeps one colour row in eight."""
+    row in nine) and save the result to `out_dir`. `mix_in(n)` returns rows an experiment adds to the
+    recipe's `n` (benchmarks/look_stage.py adds colour questions); the default recipe adds none."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32)
     processor = AutoProcessor.from_pretrained(base_path)
-    if look_steps:
-        # Colour words on white cross the transition fastest (a third of the steps); every form on
-        # varied backgrounds then ties the skill to reading the image, not to one answer or page.
-        for every_form, stage_steps in ((False, look_steps // 3), (True, look_steps - look_steps // 3)):
-            log.info("warm start, look stage: %d steps of %d colour questions%s", stage_steps, batch_size,
-                     " in every answer form, on varied backgrounds" if every_form else "")
-            _train(model, processor, colour_rows(4000, seed + every_form, every_form, varied=every_form), stage_steps,
-                   "constant_with_warmup", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
     rows = warmstart_rows(data_dir, seed)
     if language_domains:
         rows += language_rows(language_domains, n=len(rows) // 8, seed=seed)
-    if look_steps:
-        rows += colour_rows(len(rows) // 8, seed + 2, varied=True)
+    if mix_in:
+        rows += mix_in(len(rows))
     random.Random(seed).shuffle(rows)
     log.info("warm start: %d SFT rows, %d steps of %d", len(rows), steps, batch_size)
-    _train(model, processor, rows, steps, "cosine", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    train_sft(model, processor, rows, steps, "cosine", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
     out = Path(out_dir)
     model.save_pretrained(out)
     processor.save_pretrained(out)
     return out
 
 
-def _train(model, processor, rows: list[dict], steps: int, schedule: str, *, batch_size: int, learning_rate: float,
-           seed: int) -> None:
+def train_sft(model, processor, rows: list[dict], steps: int, schedule: str, *, batch_size: int,
+              learning_rate: float, seed: int) -> None:
     """SFT with TRL's SFTTrainer: full weights, loss on the completion only."""
     import torch
     from datasets import Dataset

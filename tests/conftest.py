@@ -24,6 +24,21 @@ def shapes_world(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def worlds(tmp_path_factory):
+    """Every domain's world, generated once: (root, scenes by id, manifest rows, qa rows) by domain."""
+    from selfplay.scene import DOMAINS, Scene
+    from selfplay.world import generate
+    from world_files import N, rows
+
+    out = {}
+    for domain in DOMAINS:
+        root = generate(tmp_path_factory.mktemp(domain), domain, N[domain], seed=7)
+        scenes = {r["id"]: Scene.from_dict(r["scene"]) for r in rows(root / "scenes.jsonl")}
+        out[domain] = (root, scenes, rows(root / "manifest.jsonl"), rows(root / "qa.jsonl"))
+    return out
+
+
+@pytest.fixture(scope="session")
 def warm_qwen(tiny_qwen, shapes_world, tmp_path_factory):
     """The tiny model briefly warm-started so that some of its questions parse (real TRL SFT)."""
     from selfplay.warmstart import warm_start

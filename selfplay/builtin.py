@@ -1,0 +1,99 @@
+"""What the `builtin:` names mean: models and data sets built once into `cache_dir`, offline.
+
+No VLM or data set can be downloaded where this project is built, so a run's defaults name things
+it can make itself:
+
+* `builtin:tiny-<family>`: a tiny model of that family with random weights (selfplay/tiny_model.py);
+* `builtin:shapes-<family>`: that model warm-started by SHAPES_RECIPE (selfplay/warmstart.py),
+  about 7 CPU minutes the first time;
+* `builtin:shapes-<domain>[-eval]`: a split of the shapes world (selfplay/world.py), as WORLD_SPLITS
+  gives it; `data.source` plays on its manifest, `eval.data` evaluates on its qa.jsonl.
+
+Each is built on first use and found in the cache after that; anything else is a path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from .config import BUILTIN_PREFIX, ModelConfig
+
+# How `builtin:shapes-<family>` is warm-started. A cached model that was built with another recipe is
+# built again, so a change here reaches every user's cache.
+SHAPES_RECIPE = {"scenes": 2000, "seed": 1, "steps": 1000, "language_domains": ["scan", "aerial"]}
+RECIPE_FILE = "selfplay_recipe.json"
+WORLD_SPLITS = {"train": (0, 128), "eval": (99, 100)}  # seed and size of each built-in split
+log = logging.getLogger("selfplay.builtin")
+
+
+def resolve_model_path(cfg: ModelConfig, cache_dir: str | Path) -> Path:
+    """A checkpoint folder. Built-in names are built once into the cache, offline:
+    `builtin:tiny-<family>` has random weights; `builtin:shapes-<family>` is that model warm-started
+    by SHAPES_RECIPE (about 7 CPU minutes the first time)."""
+    if not cfg.path.startswith(BUILTIN_PREFIX):
+        return Path(cfg.path).expanduser()
+    from .tiny_model import FAMILIES, build_tiny_vlm
+
+    name = cfg.path[len(BUILTIN_PREFIX):]
+    kind, _, family = name.partition("-")
+    if kind not in ("tiny", "shapes") or family not in FAMILIES:
+        choices = [f"{BUILTIN_PREFIX}{k}-{f}" for k in ("tiny", "shapes") for f in FAMILIES]
+        raise ValueError(f"model.path: unknown built-in model {cfg.path!r}; use one of {', '.join(choices)}")
+    models = Path(cache_dir).expanduser() / "models"
+    tiny = models / f"tiny-{family}"
+    if not (tiny / "config.json").is_file():
+        log.info("building the tiny offline model %s into %s", family, tiny)
+        build_tiny_vlm(tiny, family)
+    if kind == "tiny":
+        return tiny
+    warm = models / name
+    recipe = warm / RECIPE_FILE
+    if not recipe.is_file() or json.loads(recipe.read_text()) != SHAPES_RECIPE:
+        from .warmstart import warm_start
+        from .world import generate
+
+        log.info("warm-starting %s on the shapes world's source domain into %s (first use only: about %d "
+                 "steps, 7 minutes on 2 CPU cores)", tiny, warm, SHAPES_RECIPE["steps"])
+        world = generate(Path(cache_dir).expanduser() / "data" / f"warmstart-source-{SHAPES_RECIPE['scenes']}",
+                         "source", n=SHAPES_RECIPE["scenes"], seed=SHAPES_RECIPE["seed"])
+        warm_start(tiny, world, warm, steps=SHAPES_RECIPE["steps"],
+                   language_domains=tuple(SHAPES_RECIPE["language_domains"]))
+        recipe.write_text(json.dumps(SHAPES_RECIPE))
+    return warm
+
+
+def resolve_world(value: str, cache_dir: str | Path, key: str) -> Path:
+    """The folder of a built-in shapes-world split, `builtin:shapes-<domain>[-eval]`, generated once."""
+    from .scene import DOMAINS
+    from .world import generate
+
+    name = value[len(BUILTIN_PREFIX):]
+    domain = name.removeprefix("shapes-").removesuffix("-eval") if name != "shapes" else "source"
+    split = "eval" if name.endswith("-eval") else "train"
+    if not name.startswith("shapes") or domain not in DOMAINS:
+        choices = ", ".join(f"{BUILTIN_PREFIX}shapes-{d}[-eval]" for d in DOMAINS)
+        raise ValueError(f"{key}: unknown built-in data set {value!r}; use one of {choices}")
+    folder = Path(cache_dir).expanduser() / "data" / f"shapes-{domain}-{split}"
+    if not (folder / "manifest.jsonl").is_file():
+        seed, n = WORLD_SPLITS[split]
+        log.info("generating the shapes world's %s %s split (%d images) into %s", domain, split, n, folder)
+        generate(folder, domain=domain, n=n, seed=seed)
+    return folder
+
+
+def resolve_data_source(source: str, cache_dir: str | Path) -> Path:
+    """The manifest or imagefolder to play on."""
+    if not source.startswith(BUILTIN_PREFIX):
+        return Path(source).expanduser()
+    return resolve_world(source, cache_dir, "data.source") / "manifest.jsonl"
+
+
+def resolve_eval_data(value: str, cache_dir: str | Path) -> Path | None:
+    """The ground-truth QA file evaluated on, or None when evaluation is off."""
+    if not value:
+        return None
+    if not value.startswith(BUILTIN_PREFIX):
+        return Path(value).expanduser()
+    return resolve_world(value, cache_dir, "eval.data") / "qa.jsonl"

@@ -1,0 +1,36 @@
+"""`builtin:` names: built once into the cache, found there after that; other values are paths."""
+
+from pathlib import Path
+
+import pytest
+
+from selfplay.builtin import WORLD_SPLITS, resolve_data_source, resolve_eval_data, resolve_model_path, resolve_world
+from selfplay.config import ModelConfig
+from selfplay.records import read_jsonl
+
+
+def test_paths_pass_through_and_empty_eval_data_turns_evaluation_off(tmp_path):
+    assert resolve_data_source("~/data/manifest.jsonl", tmp_path) == Path("~/data/manifest.jsonl").expanduser()
+    assert resolve_eval_data("qa.jsonl", tmp_path) == Path("qa.jsonl")
+    assert resolve_eval_data("", tmp_path) is None
+    assert resolve_model_path(ModelConfig(path="~/models/qwen"), tmp_path) == Path("~/models/qwen").expanduser()
+    assert not any(tmp_path.iterdir())  # nothing was built
+
+
+def test_world_splits_are_generated_once_into_the_cache(tmp_path):
+    manifest = resolve_data_source("builtin:shapes-aerial", tmp_path)
+    assert manifest == tmp_path / "data" / "shapes-aerial-train" / "manifest.jsonl"
+    assert len(read_jsonl(manifest)) == WORLD_SPLITS["train"][1]
+    qa = resolve_eval_data("builtin:shapes-aerial-eval", tmp_path)
+    assert qa == tmp_path / "data" / "shapes-aerial-eval" / "qa.jsonl"
+    assert {row["id"] for row in read_jsonl(qa)} == {f"aerial-{i:05d}" for i in range(WORLD_SPLITS["eval"][1])}
+    written = manifest.stat().st_mtime_ns
+    assert resolve_world("builtin:shapes-aerial", tmp_path, "data.source") == manifest.parent
+    assert manifest.stat().st_mtime_ns == written  # found in the cache, not generated again
+
+
+def test_unknown_builtin_names_are_refused_with_the_choices(tmp_path):
+    with pytest.raises(ValueError, match=r"data.source: unknown built-in data set .*builtin:shapes-scan\[-eval\]"):
+        resolve_data_source("builtin:shapes-xray", tmp_path)
+    with pytest.raises(ValueError, match=r"model.path: unknown built-in model .*builtin:tiny-qwen2_vl"):
+        resolve_model_path(ModelConfig(path="builtin:huge-qwen2_vl"), tmp_path)
