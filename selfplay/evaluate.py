@@ -18,7 +18,7 @@ from PIL import Image
 from rewards.normalize import answers_match, normalize_answer
 from roles.answerer import answerer_messages, parse_answer
 
-from .data import load_image
+from .images import load_image
 from .engine import HFEngine, Prompt
 from .game import BLANK_GREY, question_diversity  # noqa: F401  (re-exported for the eval command)
 

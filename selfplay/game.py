@@ -26,7 +26,7 @@ from roles.formats import QuestionCandidate
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
 
 from .config import RunConfig
-from .data import ImageTextData, ImageTextItem, shard
+from .manifest import ImageTextData, ImageTextItem, shard
 from .engine import Prompt, RolloutEngine, Sample
 from .learner import Group, RoleLearner
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from roles.questioner import format_candidate
 from selfplay.config import from_dict
-from selfplay.data import ImageTextItem
+from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
 from selfplay.game import Play, borrow_questions, round_metrics, score
 

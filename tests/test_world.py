@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from selfplay.data import read_items
+from selfplay.manifest import read_items
 from selfplay.world import (
     DOMAINS,
     PALETTE,
