@@ -29,10 +29,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
+from .records import SKIPPED_FILE, write_jsonl, write_text_atomic
+
 logger = logging.getLogger("selfplay.prepare")
 
 MANIFEST_FILE = "manifest.jsonl"
-SKIPPED_FILE = "skipped.jsonl"
 SUMMARY_FILE = "prepare.json"
 IMAGES_DIR = "images"
 PREVIEWS_DIR = "previews"
@@ -128,25 +129,11 @@ def walk(src: Path, out: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(src).as_posix())
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write beside ``path`` and rename into place, so a crash never leaves a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _write_png(image: Image.Image, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     image.save(tmp, format="PNG")
     os.replace(tmp, path)
-
-
-def _jsonl(rows: Iterable[dict]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored: int,
@@ -184,12 +171,12 @@ def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored
                         _count(len(rows), "image"), len(summary.skipped))
     summary.converted = len(rows)
     summary.without_text = sum(row["text"] is None for row in rows)
-    _write_atomic(out / MANIFEST_FILE, _jsonl(rows))
-    _write_atomic(out / SKIPPED_FILE, _jsonl(summary.skipped))
+    write_jsonl(out / MANIFEST_FILE, rows)
+    write_jsonl(out / SKIPPED_FILE, summary.skipped)
     summary.previews = write_previews(out, rows[:previews])
     counts = {"files": summary.files, "converted": summary.converted, "skipped": len(summary.skipped),
               "without_text": summary.without_text, "ignored": summary.ignored}
-    _write_atomic(out / SUMMARY_FILE, json.dumps({"domain": domain, "src": str(src), "options": options,
+    write_text_atomic(out / SUMMARY_FILE, json.dumps({"domain": domain, "src": str(src), "options": options,
                                                   **counts}, indent=1) + "\n")
     return summary
 
@@ -222,7 +209,7 @@ def write_previews(out: Path, rows: list[dict]) -> int:
                   f"- source: `{row['source']}`", *(f"- {k}: `{json.dumps(v)}`" for k, v in meta.items()),
                   f"- text: {row['text'] if row['text'] is not None else '(none)'}", ""]
     _write_png(sheet, folder / "sheet.png")
-    _write_atomic(folder / "previews.md", "\n".join(lines) + "\n")
+    write_text_atomic(folder / "previews.md", "\n".join(lines) + "\n")
     return len(rows)
 
 

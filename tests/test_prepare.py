@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from selfplay.cli import main as cli
-from selfplay.prepare import MANIFEST_FILE, SKIPPED_FILE, prepare_medical, prepare_remote_sensing
+from selfplay.prepare import MANIFEST_FILE, prepare_medical, prepare_remote_sensing
+from selfplay.records import SKIPPED_FILE
 
 pydicom = pytest.importorskip("pydicom")
 nibabel = pytest.importorskip("nibabel")
