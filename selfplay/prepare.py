@@ -9,14 +9,13 @@ warning naming it and the reason, and listed in ``OUT/skipped.jsonl``. An image 
 with ``"text": null``; the trainer plays it images-only. ``OUT/previews/`` holds a contact sheet of
 the first images and ``previews.md`` with their text, to look at before spending GPU hours.
 
-Text goes through ``medical.mask_identifiers`` before it is written anywhere, the manifest included:
+Text goes through ``identifiers.mask_identifiers`` before it is written anywhere, the manifest included:
 the trainer copies an item's text into the questioner's prompt and into ``games.jsonl``. File and
 folder names are copied as they are. This is not de-identification.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -29,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
+from .identifiers import mask_identifiers
 from .records import SKIPPED_FILE, write_jsonl, write_text_atomic
 
 logger = logging.getLogger("selfplay.prepare")
@@ -38,9 +38,6 @@ SUMMARY_FILE = "prepare.json"
 IMAGES_DIR = "images"
 PREVIEWS_DIR = "previews"
 PROGRESS_EVERY = 50
-SECTIONS = ("findings", "impression", "both")
-# Columns of a reports table that name the image or study a row belongs to, tried in this order.
-REPORT_KEYS = ("image", "file_name", "filename", "path", "study", "study_id", "uid", "id")
 _PREVIEW_CELL = 160
 _PREVIEW_LABEL = 16
 # What one unreadable file may raise: the readers' own errors are ValueErrors, PIL's are OSErrors.
@@ -144,8 +141,6 @@ def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored
     scene that breaks after some tiles) loses all its items, so a file is in the manifest whole or
     not at all.
     """
-    from .medical import mask_identifiers
-
     summary = Summary(domain, src, out, files=len(files), ignored=ignored)
     rows: list[dict] = []
     out.mkdir(parents=True, exist_ok=True)
@@ -214,140 +209,6 @@ def write_previews(out: Path, rows: list[dict]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# Medical: DICOM / NIfTI / PNG / JPEG with radiology reports
-# ---------------------------------------------------------------------------------------------
-
-
-def read_table(path: str | Path) -> list[dict]:
-    """Rows of a reports table: CSV with a header, a JSON list of objects, or JSONL (any other suffix)."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise PrepareError(f"reports file {path} does not exist")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        if path.suffix.lower() == ".csv":
-            rows = list(csv.DictReader(text.splitlines()))
-        elif path.suffix.lower() == ".json":
-            rows = json.loads(text)
-        else:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
-        raise PrepareError(f"reports file {path} cannot be read: {exc}") from exc
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise PrepareError(f"reports file {path} must hold one object per row")
-    return rows
-
-
-def index_reports(rows: list[dict]) -> dict[str, dict]:
-    """Each row under every key it names (see REPORT_KEYS), also by that key's file name and stem, so
-    "files/1_IM-0001-4001.dcm.png" finds 1_IM-0001-4001.dcm; the first row wins a repeated key."""
-    index: dict[str, dict] = {}
-    for row in rows:
-        lowered = {str(k).lower(): v for k, v in row.items()}
-        for key in REPORT_KEYS:
-            value = str(lowered.get(key) or "").strip()
-            if value:
-                name = value.replace("\\", "/").rsplit("/", 1)[-1]
-                for alias in (value, name, _stem(name)):
-                    index.setdefault(alias, row)
-    return index
-
-
-def _stem(name: str) -> str:
-    """A file name without its image suffixes: "1_IM-0001-4001.dcm.png" -> "1_IM-0001-4001"."""
-    from .medical import MEDICAL_SUFFIXES
-
-    lowered = name.lower()
-    while suffix := next((s for s in MEDICAL_SUFFIXES if lowered.endswith(s) and len(lowered) > len(s)), None):
-        name, lowered = name[: -len(suffix)], lowered[: -len(suffix)]
-    return name
-
-
-def image_keys(path: Path, src: Path) -> list[str]:
-    """What a reports row may call this image: its path under SRC, file name, stem, then its folders'
-    names, nearest first (a MIMIC-style "s50414267" also as "50414267")."""
-    rel = path.relative_to(src)
-    keys = [rel.as_posix(), path.name, _stem(path.name)]
-    for folder in list(rel.parents)[:-1]:
-        keys.append(folder.name)
-        if re.fullmatch(r"[A-Za-z]\d+", folder.name):
-            keys.append(folder.name[1:])
-    return keys
-
-
-def report_files(path: Path, src: Path) -> list[Path]:
-    """Where a free-text report may lie, in order: ``<stem>.txt`` beside the image, ``report.txt`` in
-    its folder, then ``<folder>.txt`` beside each enclosing folder up to SRC (MIMIC-CXR's layout)."""
-    candidates = [path.with_name(f"{_stem(path.name)}.txt"), path.parent / "report.txt"]
-    folder = path.parent
-    while folder != src and src in folder.parents:
-        candidates.append(folder.parent / f"{folder.name}.txt")
-        folder = folder.parent
-    return candidates
-
-
-def find_report(path: Path, src: Path, reports: dict[str, dict], section: str) -> str | None:
-    """The masked report text of one image: a reports-table row first, else a free-text .txt report."""
-    from .medical import mask_identifiers, report_text
-
-    text = None
-    row = next((reports[key] for key in image_keys(path, src) if key in reports), None)
-    if row is not None:
-        text = report_text(row, section)
-    else:
-        found = next((p for p in report_files(path, src) if p.is_file()), None)
-        if found is not None:
-            text = report_text(found.read_text(encoding="utf-8", errors="replace"), section)
-    return mask_identifiers(text) if text else None
-
-
-def parse_window(value: str | None) -> str | tuple[float, float] | None:
-    """A preset name (lung, mediastinum, bone, brain) or "centre,width" in the image's units (HU)."""
-    from .medical import WINDOW_PRESETS
-
-    if value is None or value in WINDOW_PRESETS:
-        return value
-    try:
-        centre, width = (float(v) for v in value.split(","))
-    except ValueError:
-        raise PrepareError(f"--window {value!r}: use a preset ({', '.join(WINDOW_PRESETS)}) or CENTRE,WIDTH") from None
-    if not width > 0:
-        raise PrepareError(f"--window {value!r}: the width must be above 0")
-    return centre, width
-
-
-def prepare_medical(src: str | Path, out: str | Path, *, reports: str | Path | None = None,
-                    section: str = "findings", window: str | None = None, frame: int | None = None,
-                    slice_index: int | None = None, previews: int = 8, overwrite: bool = False) -> Summary:
-    """Convert every DICOM, NIfTI, PNG and JPEG under ``src`` and pair it with its report."""
-    from .medical import is_medical_file, read_medical_image
-
-    if section not in SECTIONS:
-        raise PrepareError(f"--section {section!r}: choose one of {', '.join(SECTIONS)}")
-    centre_width = parse_window(window)
-    src, out = check_folders(src, out, overwrite)
-    table = index_reports(read_table(reports)) if reports else {}
-    files = walk(src, out)
-    images = [path for path in files if is_medical_file(path)]
-
-    def convert(path: Path, source: str) -> Iterator[Item]:
-        image = read_medical_image(path, window=centre_width, frame=frame, slice_index=slice_index)
-        name, shown = path.name.lower(), list(centre_width) if isinstance(centre_width, tuple) else centre_width
-        if name.endswith((".png", ".jpg", ".jpeg")):
-            meta = {}  # already 8-bit: no window, no plane to choose
-        elif name.endswith((".nii", ".nii.gz")):
-            meta = {"window": shown, "slice": slice_index}
-        else:  # DICOM, with or without a suffix
-            meta = {"window": shown, "frame": frame}
-        yield Item(source, image, find_report(path, src, table, section), source, meta)
-
-    options = {"reports": str(reports) if reports else None, "section": section, "window": window,
-               "frame": frame, "slice": slice_index}
-    return convert_folder("medical", src, out, images, len(files) - len(images), convert,
-                          previews=previews, options=options)
-
-
-# ---------------------------------------------------------------------------------------------
 # Remote sensing: GeoTIFF scenes (tiled) and plain RGB chips with captions
 # ---------------------------------------------------------------------------------------------
 
@@ -391,8 +252,6 @@ def parse_stretch(value: str | None) -> tuple[float, float] | None:
 
 def caption_text(captions: dict[str, list[str]], path: Path, src: Path) -> str | None:
     """A scene's captions, de-duplicated and joined, matched by path under SRC, file name, then stem."""
-    from .medical import mask_identifiers
-
     rel = path.relative_to(src).as_posix()
     texts = captions.get(rel) or captions.get(path.name) or captions.get(path.stem)
     if not texts:
