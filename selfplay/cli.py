@@ -81,7 +81,8 @@ def prepare(argv: list[str]) -> int:
     import logging
 
     from .medical.prepare import prepare_medical
-    from .prepare import PrepareError, prepare_remote_sensing
+    from .prepare import PrepareError
+    from .remote_sensing.prepare import prepare_remote_sensing
 
     parser = argparse.ArgumentParser(prog="selfplay prepare", description=COMMANDS["prepare"])
     domains = parser.add_subparsers(dest="domain", required=True, metavar="{medical,remote-sensing}")

@@ -197,7 +197,7 @@ def test_blind_image_is_grey_of_the_same_size_or_nothing():
     image = Image.new("RGB", (30, 20), "red")
     blank = blind_image(image, "blank")
     assert blank.mode == "RGB" and blank.size == (30, 20)
-    assert set(blank.getdata()) == {BLANK_GREY}
+    assert blank.getcolors() == [(30 * 20, BLANK_GREY)]
     assert blind_image(image, "none") is None
     with pytest.raises(ValueError, match="'grey'"):
         blind_image(image, "grey")

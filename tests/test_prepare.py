@@ -1,112 +1,66 @@
-"""`selfplay prepare remote-sensing` on a real folder: a 4-band GeoTIFF written with rasterio, a plain RGB
-chip and captions; files without the asked bands skipped and named; one slow test plays a self-play round
-on the prepared folder."""
+"""What both domains of `selfplay prepare` share, with a stand-in converter: the folder checks, the walk,
+a file in the manifest whole or not at all, masked skip reasons, the summary."""
 
 import json
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from selfplay.cli import main as cli
-from selfplay.prepare import MANIFEST_FILE, prepare_remote_sensing
+from selfplay.prepare import (MANIFEST_FILE, SUMMARY_FILE, Item, PrepareError, check_folders, convert_folder,
+                              walk)
 from selfplay.records import SKIPPED_FILE, read_jsonl
 
-rasterio = pytest.importorskip("rasterio")
-from prepared_round import play_prepared_round  # noqa: E402
 
-CAPTIONS = {"images": [
-    {"filename": "scene.tif", "sentences": [{"raw": "a river crosses farmland ."}, {"raw": "fields beside a river ."},
-                                            {"raw": "a river crosses farmland ."}]},
-    {"filename": "chip.png", "sentences": [{"raw": "a parking lot with many cars ."}]},
-]}
-
-
-def write_geotiff(path, *, descriptions=("B2", "B3", "B4", "B8"), size=96):
-    """A 4-band uint16 Sentinel-2-like scene in EPSG:32633, 10 m pixels, nodata 0 along the top rows."""
-    pixels = np.random.default_rng(0).integers(500, 4000, (len(descriptions), size, size)).astype(np.uint16)
-    pixels[:, :8, :] = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=len(descriptions),
-                       dtype="uint16", crs="EPSG:32633", transform=rasterio.Affine(10, 0, 500000, 0, -10, 4600000),
-                       nodata=0) as dst:
-        dst.write(pixels)
-        dst.descriptions = descriptions
-    return path
+def test_check_folders_refuses_a_missing_src_a_non_empty_out_and_src_itself(tmp_path):
+    src = tmp_path / "src"
+    (src / "inner").mkdir(parents=True)
+    with pytest.raises(PrepareError, match="does not exist"):
+        check_folders(tmp_path / "missing", tmp_path / "out", False)
+    with pytest.raises(PrepareError, match="must not be the source folder"):
+        check_folders(src, src, False)
+    with pytest.raises(PrepareError, match="must not be the source folder"):
+        check_folders(src / "inner", src, False)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(PrepareError, match="not empty; pass --overwrite"):
+        check_folders(src, tmp_path / "full", False)
+    assert check_folders(src, tmp_path / "full", True) == (src, tmp_path / "full")
+    assert check_folders(src, src / "inner", False) == (src, src / "inner")  # inside SRC is fine
 
 
-def remote_sensing_folder(root):
-    src = root / "scenes"
-    write_geotiff(src / "scene.tif")
-    Image.fromarray(np.random.default_rng(5).integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(src / "chip.png")
-    captions = root / "captions.json"
-    captions.write_text(json.dumps(CAPTIONS))
-    return src, captions
+def test_walk_is_sorted_and_leaves_out_hidden_files_and_out(tmp_path):
+    for name in ("b/2.png", "a.png", "b/1.png", ".hidden/x.png", "b/.x.png", "out/old.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    files = walk(tmp_path, tmp_path / "out")
+    assert [p.relative_to(tmp_path).as_posix() for p in files] == ["a.png", "b/1.png", "b/2.png"]
 
 
-# --- remote sensing --------------------------------------------------------------------------------
+def test_a_file_that_fails_part_way_loses_all_its_items_and_its_reason_is_masked(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    for name in ("good", "bad"):
+        (src / name).write_text("x")
 
+    def convert(path, source):
+        yield Item(f"{source}/0", Image.new("L", (4, 4)), "text", source, {"part": 0})
+        if path.name == "bad":
+            raise ValueError(f"{path}: broken after one tile (read by Dr. Lee on 2019-03-04)")
+        yield Item(f"{source}/1", Image.new("L", (4, 4)), None, source, {"part": 1})
 
-def test_geotiff_tiles_carry_window_bounds_crs_and_scene_captions(tmp_path):
-    src, captions = remote_sensing_folder(tmp_path)
-    out = tmp_path / "prepared"
-    summary = prepare_remote_sensing(src, out, captions=captions, bands="sentinel2_rgb", tile_size=48)
-    tiles = read_jsonl(out / MANIFEST_FILE)
-    assert [row["id"] for row in tiles] == ["scene.tif/r0_c0", "scene.tif/r0_c48", "scene.tif/r48_c0",
-                                            "scene.tif/r48_c48"]
-    for row in tiles:
-        assert row["crs"] == "EPSG:32633" and row["source"] == "scene.tif"
-        assert row["text"] == "a river crosses farmland . fields beside a river ."
-        image = Image.open(out / row["image"])
-        assert image.mode == "RGB" and image.size == (48, 48)
-    assert tiles[0]["window"] == [0, 0, 48, 48] and tiles[0]["valid_share"] == pytest.approx(40 / 48, abs=1e-4)
-    assert tiles[0]["bounds"] == [500000, 4600000 - 480, 500480, 4600000]
-    assert tiles[3]["window"] == [48, 48, 48, 48]
-    assert tiles[3]["bounds"] == [500480, 4600000 - 960, 500960, 4600000 - 480]
-    assert not np.asarray(Image.open(out / tiles[0]["image"]))[:8].any()  # nodata painted black
-    # the plain RGB chip has no band named B4: skipped, named, and the scene's tiles are unaffected
+    summary = convert_folder("test", src, out, walk(src, out), 3, convert, previews=1, options={"k": 1})
+    assert read_jsonl(out / MANIFEST_FILE) == [
+        {"id": "good/0", "image": "images/good/0.png", "text": "text", "source": "good", "part": 0},
+        {"id": "good/1", "image": "images/good/1.png", "text": None, "source": "good", "part": 1}]
     assert read_jsonl(out / SKIPPED_FILE) == [
-        {"file": "chip.png", "reason": "asked for band B4 but the file has 3 bands (unnamed: use 1-based indexes)"}]
-    assert (summary.converted, len(summary.skipped), summary.without_text, summary.ignored) == (4, 1, 0, 0)
-
-
-def test_plain_rgb_chip_is_one_tile_without_georeference(tmp_path):
-    src, captions = remote_sensing_folder(tmp_path)
-    prepare_remote_sensing(src, tmp_path / "prepared", captions=captions, tile_size=48)
-    chip = read_jsonl(tmp_path / "prepared" / MANIFEST_FILE)[0]
-    assert chip == {"id": "chip.png/r0_c0", "image": "images/chip.png/r0_c0.png",
-                    "text": "a parking lot with many cars .", "source": "chip.png", "window": [0, 0, 32, 32],
-                    "bounds": None, "crs": None, "valid_share": 1.0}
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "prepared" / chip["image"])),
-                          np.asarray(Image.open(src / "chip.png")))  # 8-bit RGB is not stretched
-
-
-def test_missing_band_skips_that_file_by_name_and_bad_options_exit_2(tmp_path, capsys):
-    src, captions = remote_sensing_folder(tmp_path)
-    write_geotiff(src / "swir.tif", descriptions=("B2", "B3", "B4", "B11"), size=40)
-    out = tmp_path / "prepared"
-    assert cli(["prepare", "remote-sensing", str(src), str(out), "--bands", "B11", "--tile-size", "48"]) == 0
-    captured = capsys.readouterr()
-    skipped = read_jsonl(out / SKIPPED_FILE)
-    assert [record["file"] for record in skipped] == ["chip.png", "scene.tif"]
-    assert all("band B11" in record["reason"] for record in skipped)
-    assert "skipped 2 files" in captured.out and "scene.tif" in captured.err and "B11" in captured.err
-    rows = read_jsonl(out / MANIFEST_FILE)
-    assert [row["id"] for row in rows] == ["swir.tif/r0_c0"] and rows[0]["text"] is None
-    assert cli(["prepare", "remote-sensing", str(src), str(tmp_path / "o2"), "--bands", "sentinel2_rbg"]) == 2
-    assert "unknown band preset" in capsys.readouterr().err
-    assert cli(["prepare", "remote-sensing", str(src), str(tmp_path / "o3"), "--bands", "B4,B3"]) == 2
-    assert cli(["prepare", "remote-sensing", str(src), str(tmp_path / "o4"), "--stretch", "98,2"]) == 2
-    assert not (tmp_path / "o2").exists()
-
-
-# --- one self-play round on the prepared folder ------------------------------------------------------
-
-
-@pytest.mark.slow
-def test_one_selfplay_round_on_the_prepared_folder_with_the_remote_sensing_preset(tiny_qwen, tmp_path):
-    src, captions = remote_sensing_folder(tmp_path)
-    prepare_remote_sensing(src, tmp_path / "prepared", captions=captions, tile_size=48)
-    played = play_prepared_round("remote_sensing", tmp_path / "prepared" / MANIFEST_FILE, tiny_qwen,
-                                 tmp_path / "run", tmp_path / "cache")
-    assert "farmland" in played
+        {"file": "bad", "reason": "broken after one tile (read by Dr. [NAME] on [DATE])"}]
+    written = sorted(p.relative_to(out).as_posix() for p in (out / "images").rglob("*.png"))
+    assert written == ["images/good/0.png", "images/good/1.png"]  # bad's first tile was removed
+    assert json.loads((out / SUMMARY_FILE).read_text()) == {
+        "domain": "test", "src": str(src), "options": {"k": 1}, "files": 2, "converted": 2, "skipped": 1,
+        "without_text": 1, "ignored": 3}
+    assert (summary.converted, summary.without_text, summary.previews) == (2, 1, 1)
+    lines = summary.lines()
+    assert lines[0] == f"prepare test: 2 images from 2 files in {src} -> {out / MANIFEST_FILE}"
+    assert lines[1] == f"skipped 1 file: broken after one tile (1); see {out / SKIPPED_FILE}"
+    assert "ignored 3 files" in lines[3] and (out / "previews" / "sheet.png").is_file()
