@@ -22,8 +22,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # tests/dicom_files.py writes t
 
 from dicom_files import write_dicom  # noqa: E402
 
-from selfplay.medical import read_dicom  # noqa: E402
-from selfplay.remote_sensing import read_raster, tiles  # noqa: E402
+from selfplay.medical.scans import read_dicom  # noqa: E402
+from selfplay.remote_sensing.rasters import read_raster, tiles  # noqa: E402
 
 
 def write_geotiff(path: Path, side: int) -> Path:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rewards.normalize import answers_match  # noqa: E402
 from roles.formats import ANSWER_TYPES  # noqa: E402
 from roles.questioner import parse_candidate, questioner_messages  # noqa: E402
-from selfplay.data import load_image  # noqa: E402
+from selfplay.images import load_image  # noqa: E402
 from selfplay.engine import HFEngine, Prompt  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402

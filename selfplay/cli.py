@@ -81,7 +81,9 @@ def evaluate(argv: list[str]) -> int:
 def prepare(argv: list[str]) -> int:
     import logging
 
-    from .prepare import PrepareError, prepare_medical, prepare_remote_sensing
+    from .medical.prepare import prepare_medical
+    from .prepare import PrepareError
+    from .remote_sensing.prepare import prepare_remote_sensing
 
     parser = argparse.ArgumentParser(prog="selfplay prepare", description=COMMANDS["prepare"])
     domains = parser.add_subparsers(dest="domain", required=True, metavar="{medical,remote-sensing}")

@@ -15,6 +15,8 @@ from typing import Any
 from roles.formats import ANSWER_TYPES
 from roles.questioner import QUESTION_FOCUS
 
+from .images import BLIND_MODES
+
 BUILTIN_PREFIX = "builtin:"
 
 
@@ -84,7 +86,7 @@ class GameConfig:
                             "turns both off, and then no silver label trains the answerer.")
     blind_mode: str = _f("blank", "How the answerer is blinded: a blank grey image (the same prompt, no content), or "
                          "no image at all (for a model that reads a blank image as a finding).",
-                         ("none", "blank"))
+                         BLIND_MODES)
     borrowed_questions: int = _f(4, "Per item, questions the questioner asked about the round's other items. With "
                                  "paired text, this item's text answers them: 'yes' where a clause states it, 'no' "
                                  "(or '0' for a count) where it never names it (rewards.grounding.text_answer): the "

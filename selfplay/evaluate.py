@@ -18,9 +18,8 @@ from PIL import Image
 from rewards.normalize import answers_match, normalize_answer
 from roles.answerer import answerer_messages, parse_answer
 
-from .data import load_image
 from .engine import HFEngine, Prompt
-from .round import BLANK_GREY
+from .images import blind_image, load_image
 
 
 def read_qa(path: str | Path) -> list[dict]:
@@ -58,11 +57,7 @@ def answer_questions(model, processor, rows: list[dict], *, role: str | None = "
         path = row["image_path"]
         if path not in images:
             images[path] = load_image(Path(path), max_pixels=max_pixels, min_pixels=min_pixels)
-        image = images[path]
-        if blind == "blank":
-            image = Image.new("RGB", image.size, BLANK_GREY)
-        elif blind == "none":
-            image = None
+        image = images[path] if blind is None else blind_image(images[path], blind)
         prompts.append(Prompt(answerer_messages(row["question"]), image))
     groups = engine.generate(role, prompts, 1, max_new_tokens)
     return [parse_answer(group[0].text) for group in groups]

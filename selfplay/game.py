@@ -20,8 +20,8 @@ from rewards.normalize import normalize_answer
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
 
 from .config import RunConfig
-from .data import ImageTextItem
 from .engine import Prompt, RolloutEngine
+from .manifest import ImageTextItem
 from .plays import ASKED, BORROWED, LABELLED, Play, Question
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from roles.formats import QuestionCandidate
 
-from .data import ImageTextItem
+from .manifest import ImageTextItem
 from .engine import Sample
 
 ASKED = "asked"        # sampled by the questioner about this item: its GRPO group's members

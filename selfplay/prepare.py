@@ -9,37 +9,40 @@ warning naming it and the reason, and listed in ``OUT/skipped.jsonl``. An image 
 with ``"text": null``; the trainer plays it images-only. ``OUT/previews/`` holds a contact sheet of
 the first images and ``previews.md`` with their text, to look at before spending GPU hours.
 
-Text goes through ``medical.mask_identifiers`` before it is written anywhere, the manifest included:
+This module is what both domains share: the folder checks and walk, the conversion loop with its skipped
+list, the previews and the summary. Each domain's readers, pairing rules and options live in its own
+package: ``selfplay.medical`` (``prepare_medical``) and ``selfplay.remote_sensing``
+(``prepare_remote_sensing``).
+
+Text goes through ``identifiers.mask_identifiers`` before it is written anywhere, the manifest included:
 the trainer copies an item's text into the questioner's prompt and into ``games.jsonl``. File and
 folder names are copied as they are. This is not de-identification.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageOps
 
+from .identifiers import mask_identifiers
+from .records import SKIPPED_FILE, write_jsonl, write_text_atomic
+
 logger = logging.getLogger("selfplay.prepare")
 
 MANIFEST_FILE = "manifest.jsonl"
-SKIPPED_FILE = "skipped.jsonl"
 SUMMARY_FILE = "prepare.json"
 IMAGES_DIR = "images"
 PREVIEWS_DIR = "previews"
 PROGRESS_EVERY = 50
-SECTIONS = ("findings", "impression", "both")
-# Columns of a reports table that name the image or study a row belongs to, tried in this order.
-REPORT_KEYS = ("image", "file_name", "filename", "path", "study", "study_id", "uid", "id")
 _PREVIEW_CELL = 160
 _PREVIEW_LABEL = 16
 # What one unreadable file may raise: the readers' own errors are ValueErrors, PIL's are OSErrors.
@@ -128,25 +131,11 @@ def walk(src: Path, out: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(src).as_posix())
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write beside ``path`` and rename into place, so a crash never leaves a half-written file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 def _write_png(image: Image.Image, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     image.save(tmp, format="PNG")
     os.replace(tmp, path)
-
-
-def _jsonl(rows: Iterable[dict]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored: int,
@@ -157,8 +146,6 @@ def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored
     scene that breaks after some tiles) loses all its items, so a file is in the manifest whole or
     not at all.
     """
-    from .medical import mask_identifiers
-
     summary = Summary(domain, src, out, files=len(files), ignored=ignored)
     rows: list[dict] = []
     out.mkdir(parents=True, exist_ok=True)
@@ -184,12 +171,12 @@ def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored
                         _count(len(rows), "image"), len(summary.skipped))
     summary.converted = len(rows)
     summary.without_text = sum(row["text"] is None for row in rows)
-    _write_atomic(out / MANIFEST_FILE, _jsonl(rows))
-    _write_atomic(out / SKIPPED_FILE, _jsonl(summary.skipped))
+    write_jsonl(out / MANIFEST_FILE, rows)
+    write_jsonl(out / SKIPPED_FILE, summary.skipped)
     summary.previews = write_previews(out, rows[:previews])
     counts = {"files": summary.files, "converted": summary.converted, "skipped": len(summary.skipped),
               "without_text": summary.without_text, "ignored": summary.ignored}
-    _write_atomic(out / SUMMARY_FILE, json.dumps({"domain": domain, "src": str(src), "options": options,
+    write_text_atomic(out / SUMMARY_FILE, json.dumps({"domain": domain, "src": str(src), "options": options,
                                                   **counts}, indent=1) + "\n")
     return summary
 
@@ -222,236 +209,5 @@ def write_previews(out: Path, rows: list[dict]) -> int:
                   f"- source: `{row['source']}`", *(f"- {k}: `{json.dumps(v)}`" for k, v in meta.items()),
                   f"- text: {row['text'] if row['text'] is not None else '(none)'}", ""]
     _write_png(sheet, folder / "sheet.png")
-    _write_atomic(folder / "previews.md", "\n".join(lines) + "\n")
+    write_text_atomic(folder / "previews.md", "\n".join(lines) + "\n")
     return len(rows)
-
-
-# ---------------------------------------------------------------------------------------------
-# Medical: DICOM / NIfTI / PNG / JPEG with radiology reports
-# ---------------------------------------------------------------------------------------------
-
-
-def read_table(path: str | Path) -> list[dict]:
-    """Rows of a reports table: CSV with a header, a JSON list of objects, or JSONL (any other suffix)."""
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise PrepareError(f"reports file {path} does not exist")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        if path.suffix.lower() == ".csv":
-            rows = list(csv.DictReader(text.splitlines()))
-        elif path.suffix.lower() == ".json":
-            rows = json.loads(text)
-        else:
-            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
-        raise PrepareError(f"reports file {path} cannot be read: {exc}") from exc
-    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-        raise PrepareError(f"reports file {path} must hold one object per row")
-    return rows
-
-
-def index_reports(rows: list[dict]) -> dict[str, dict]:
-    """Each row under every key it names (see REPORT_KEYS), also by that key's file name and stem, so
-    "files/1_IM-0001-4001.dcm.png" finds 1_IM-0001-4001.dcm; the first row wins a repeated key."""
-    index: dict[str, dict] = {}
-    for row in rows:
-        lowered = {str(k).lower(): v for k, v in row.items()}
-        for key in REPORT_KEYS:
-            value = str(lowered.get(key) or "").strip()
-            if value:
-                name = value.replace("\\", "/").rsplit("/", 1)[-1]
-                for alias in (value, name, _stem(name)):
-                    index.setdefault(alias, row)
-    return index
-
-
-def _stem(name: str) -> str:
-    """A file name without its image suffixes: "1_IM-0001-4001.dcm.png" -> "1_IM-0001-4001"."""
-    from .medical import MEDICAL_SUFFIXES
-
-    lowered = name.lower()
-    while suffix := next((s for s in MEDICAL_SUFFIXES if lowered.endswith(s) and len(lowered) > len(s)), None):
-        name, lowered = name[: -len(suffix)], lowered[: -len(suffix)]
-    return name
-
-
-def image_keys(path: Path, src: Path) -> list[str]:
-    """What a reports row may call this image: its path under SRC, file name, stem, then its folders'
-    names, nearest first (a MIMIC-style "s50414267" also as "50414267")."""
-    rel = path.relative_to(src)
-    keys = [rel.as_posix(), path.name, _stem(path.name)]
-    for folder in list(rel.parents)[:-1]:
-        keys.append(folder.name)
-        if re.fullmatch(r"[A-Za-z]\d+", folder.name):
-            keys.append(folder.name[1:])
-    return keys
-
-
-def report_files(path: Path, src: Path) -> list[Path]:
-    """Where a free-text report may lie, in order: ``<stem>.txt`` beside the image, ``report.txt`` in
-    its folder, then ``<folder>.txt`` beside each enclosing folder up to SRC (MIMIC-CXR's layout)."""
-    candidates = [path.with_name(f"{_stem(path.name)}.txt"), path.parent / "report.txt"]
-    folder = path.parent
-    while folder != src and src in folder.parents:
-        candidates.append(folder.parent / f"{folder.name}.txt")
-        folder = folder.parent
-    return candidates
-
-
-def find_report(path: Path, src: Path, reports: dict[str, dict], section: str) -> str | None:
-    """The masked report text of one image: a reports-table row first, else a free-text .txt report."""
-    from .medical import mask_identifiers, report_text
-
-    text = None
-    row = next((reports[key] for key in image_keys(path, src) if key in reports), None)
-    if row is not None:
-        text = report_text(row, section)
-    else:
-        found = next((p for p in report_files(path, src) if p.is_file()), None)
-        if found is not None:
-            text = report_text(found.read_text(encoding="utf-8", errors="replace"), section)
-    return mask_identifiers(text) if text else None
-
-
-def parse_window(value: str | None) -> str | tuple[float, float] | None:
-    """A preset name (lung, mediastinum, bone, brain) or "centre,width" in the image's units (HU)."""
-    from .medical import WINDOW_PRESETS
-
-    if value is None or value in WINDOW_PRESETS:
-        return value
-    try:
-        centre, width = (float(v) for v in value.split(","))
-    except ValueError:
-        raise PrepareError(f"--window {value!r}: use a preset ({', '.join(WINDOW_PRESETS)}) or CENTRE,WIDTH") from None
-    if not width > 0:
-        raise PrepareError(f"--window {value!r}: the width must be above 0")
-    return centre, width
-
-
-def prepare_medical(src: str | Path, out: str | Path, *, reports: str | Path | None = None,
-                    section: str = "findings", window: str | None = None, frame: int | None = None,
-                    slice_index: int | None = None, previews: int = 8, overwrite: bool = False) -> Summary:
-    """Convert every DICOM, NIfTI, PNG and JPEG under ``src`` and pair it with its report."""
-    from .medical import is_medical_file, read_medical_image
-
-    if section not in SECTIONS:
-        raise PrepareError(f"--section {section!r}: choose one of {', '.join(SECTIONS)}")
-    centre_width = parse_window(window)
-    src, out = check_folders(src, out, overwrite)
-    table = index_reports(read_table(reports)) if reports else {}
-    files = walk(src, out)
-    images = [path for path in files if is_medical_file(path)]
-
-    def convert(path: Path, source: str) -> Iterator[Item]:
-        image = read_medical_image(path, window=centre_width, frame=frame, slice_index=slice_index)
-        name, shown = path.name.lower(), list(centre_width) if isinstance(centre_width, tuple) else centre_width
-        if name.endswith((".png", ".jpg", ".jpeg")):
-            meta = {}  # already 8-bit: no window, no plane to choose
-        elif name.endswith((".nii", ".nii.gz")):
-            meta = {"window": shown, "slice": slice_index}
-        else:  # DICOM, with or without a suffix
-            meta = {"window": shown, "frame": frame}
-        yield Item(source, image, find_report(path, src, table, section), source, meta)
-
-    options = {"reports": str(reports) if reports else None, "section": section, "window": window,
-               "frame": frame, "slice": slice_index}
-    return convert_folder("medical", src, out, images, len(files) - len(images), convert,
-                          previews=previews, options=options)
-
-
-# ---------------------------------------------------------------------------------------------
-# Remote sensing: GeoTIFF scenes (tiled) and plain RGB chips with captions
-# ---------------------------------------------------------------------------------------------
-
-_BAND_NAME = re.compile(r"[A-Za-z]{1,3}\d{1,2}[A-Za-z]?")
-
-
-def parse_bands(value: str | None) -> str | list[int | str] | None:
-    """A preset name, or one or three bands by 1-based index or name, comma-separated.
-
-    A single word that is neither a preset nor shaped like a band name (B11, B8A) is taken for a
-    mistyped preset; write a lone band of another name with a comma ("nir,").
-
-    >>> parse_bands("B4,B3,B2"), parse_bands("1,2,3"), parse_bands("B11")
-    (['B4', 'B3', 'B2'], [1, 2, 3], ['B11'])
-    """
-    from .remote_sensing import BAND_PRESETS
-
-    if value is None or value in BAND_PRESETS:
-        return value
-    names = [v.strip() for v in value.split(",") if v.strip()]
-    if "," not in value and not (value.isdigit() or _BAND_NAME.fullmatch(value)):
-        raise PrepareError(f"--bands {value!r}: unknown band preset; presets: {', '.join(BAND_PRESETS)}; "
-                           "or bands by name or 1-based index, comma-separated (B4,B3,B2 or 1,2,3)")
-    if len(names) not in (1, 3):
-        raise PrepareError(f"--bands {value!r}: name one band (grey) or three (RGB), not {len(names)}")
-    return [int(v) if v.isdigit() else v for v in names]
-
-
-def parse_stretch(value: str | None) -> tuple[float, float] | None:
-    """ "low,high" percentiles, or "none" to take the values as they are (8-bit imagery)."""
-    if value is None or value.lower() == "none":
-        return None
-    try:
-        low, high = (float(v) for v in value.split(","))
-    except ValueError:
-        raise PrepareError(f"--stretch {value!r}: use LOW,HIGH percentiles such as 2,98, or none") from None
-    if not 0 <= low < high <= 100:
-        raise PrepareError(f"--stretch {value!r}: need 0 <= LOW < HIGH <= 100")
-    return low, high
-
-
-def caption_text(captions: dict[str, list[str]], path: Path, src: Path) -> str | None:
-    """A scene's captions, de-duplicated and joined, matched by path under SRC, file name, then stem."""
-    from .medical import mask_identifiers
-
-    rel = path.relative_to(src).as_posix()
-    texts = captions.get(rel) or captions.get(path.name) or captions.get(path.stem)
-    if not texts:
-        return None
-    joined = " ".join(dict.fromkeys(" ".join(text.split()) for text in texts if text.strip()))
-    return mask_identifiers(joined) if joined else None
-
-
-def prepare_remote_sensing(src: str | Path, out: str | Path, *, captions: str | Path | None = None,
-                           bands: str | None = None, tile_size: int = 448, stretch: str | None = "2,98",
-                           nodata: float | None = None, min_valid_share: float = 0.5, previews: int = 8,
-                           overwrite: bool = False) -> Summary:
-    """Cut every raster under ``src`` into tiles and pair each with its scene's captions."""
-    from .remote_sensing import RASTER_SUFFIXES, RasterError, read_captions, tiles
-
-    chosen, levels = parse_bands(bands), parse_stretch(stretch)
-    if tile_size < 28:
-        raise PrepareError(f"--tile-size {tile_size}: must be at least 28 pixels")
-    if not 0 <= min_valid_share <= 1:
-        raise PrepareError(f"--min-valid {min_valid_share}: must be in [0, 1]")
-    src, out = check_folders(src, out, overwrite)
-    table: dict[str, list[str]] = {}
-    if captions:
-        if not Path(captions).expanduser().is_file():
-            raise PrepareError(f"captions file {captions} does not exist")
-        try:
-            table = read_captions(Path(captions).expanduser())
-        except RasterError as exc:
-            raise PrepareError(str(exc)) from exc
-        table.update({Path(name).stem: texts for name, texts in list(table.items())
-                      if Path(name).stem not in table})
-    files = walk(src, out)
-    rasters = [path for path in files if path.name.lower().endswith(RASTER_SUFFIXES)]
-
-    def convert(path: Path, source: str) -> Iterator[Item]:
-        text, count = caption_text(table, path, src), 0
-        for count, tile in enumerate(tiles(path, tile_size, bands=chosen, stretch=levels, nodata=nodata,
-                                           min_valid_share=min_valid_share), start=1):
-            meta = {"window": [tile.row, tile.col, tile.height, tile.width],
-                    "bounds": list(tile.bounds) if tile.bounds else None, "crs": tile.crs,
-                    "valid_share": round(tile.valid_share, 4)}
-            yield Item(f"{source}/r{tile.row}_c{tile.col}", tile.image, text, source, meta)
-        if count == 0:
-            raise RasterError(f"{path}: no tile has {min_valid_share:.0%} or more valid (not nodata) pixels")
-
-    options = {"captions": str(captions) if captions else None, "bands": bands, "tile_size": tile_size,
-               "stretch": list(levels) if levels else None, "nodata": nodata, "min_valid_share": min_valid_share}
-    return convert_folder("remote-sensing", src, out, rasters, len(files) - len(rasters), convert,
-                          previews=previews, options=options)

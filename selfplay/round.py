@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, replace
 
 from accelerate.utils import gather_object
-from PIL import Image
-
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
 from rewards.filters import balance_targets, target_and_keep
@@ -23,20 +21,13 @@ from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
 
 from .config import RunConfig
-from .data import ImageTextData, ImageTextItem, shard
+from .manifest import ImageTextData, ImageTextItem, shard
 from .engine import Prompt, RolloutEngine
 from .game import ask_and_borrow, ask_labelled
+from .images import blind_image
 from .learner import Group, RoleLearner
 from .metrics import round_metrics
 from .plays import ASKED, BORROWED, LABELLED, Play, Question
-
-BLANK_GREY = (128, 128, 128)
-
-
-def blind_image(image: Image.Image, mode: str) -> Image.Image | None:
-    """What the blinded answerer is shown instead of `image`: a blank grey image ("blank") or none."""
-    return Image.new("RGB", image.size, BLANK_GREY) if mode == "blank" else None
-
 
 def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> list[Play]:
     """The answerer answers every parsed question K times from the image, and B times blind."""

@@ -78,7 +78,7 @@ def main(cfg: RunConfig) -> list[dict]:
     from accelerate import Accelerator
     from accelerate.utils import gather_object, set_seed
 
-    from .data import ImageTextData
+    from .manifest import ImageTextData
     from .engine import HFEngine
     from .round import play_round
     from .learner import RoleLearner

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from selfplay.evaluate import accuracy_table, chance_levels, pseudo_label_accuracy, question_diversity, read_qa
+from selfplay.evaluate import accuracy_table, chance_levels, pseudo_label_accuracy, read_qa
+from selfplay.metrics import question_diversity
 
 
 def _write(path, rows):

@@ -7,7 +7,7 @@ from PIL import Image
 
 from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED
 from selfplay.config_parser import from_dict
-from selfplay.data import ImageTextItem
+from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
 from selfplay.game import ask_labelled, asked_question, borrow
 from selfplay.plays import ASKED, BORROWED, LABELLED, Play

@@ -10,7 +10,7 @@ from rewards.filters import backing
 from roles.formats import infer_answer_type
 from roles.questioner import format_candidate
 from selfplay.config_parser import from_dict
-from selfplay.data import ImageTextItem
+from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
 from selfplay.metrics import round_metrics
 from selfplay.plays import ASKED, BORROWED, Play, Question

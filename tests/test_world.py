@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from selfplay.data import read_items
+from selfplay.manifest import read_items
 from selfplay.scene import DOMAINS, Scene, render
 from selfplay.world import generate, load_scenes
 from world_files import N, rows

@@ -1,4 +1,4 @@
-"""Medical imagery to 8-bit PIL images for a VLM, and the text of radiology reports.
+"""Medical imagery to 8-bit PIL images for a VLM: DICOM, NIfTI and PNG/JPEG radiographs.
 
 A VLM sees 8-bit pictures, while a CT stores 12-16 bit values in Hounsfield units (HU) and a NIfTI
 volume stores floats. Readers here pick one 2-D plane (a frame, a slice), map its values through a
@@ -17,8 +17,6 @@ raises ``MedicalImageError`` naming the file and the reason, so the data loader 
 from __future__ import annotations
 
 import importlib
-import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -241,105 +239,3 @@ def read_medical_image(path, *, window=None, frame=None, slice_index=None) -> Im
     if suffix in _PLAIN_SUFFIXES:
         return _read_plain(path)
     return read_dicom(path, window=window, frame=frame)
-
-
-_HEADING = re.compile(  # known headings in any case or other ALL-CAPS ones at a line's start; main ones inline
-    r"(?:^[ \t]*(?P<name>(?i:findings|impression|indication|history|clinical history|comparison|technique|"
-    r"examination|exam|reason for exam|recommendations?|conclusions?|notification|wet read)"
-    r"|[A-Z][A-Z /()&-]{2,40}?)|(?<=\s)(?P<inline>FINDINGS|IMPRESSION))[ \t]*:", re.MULTILINE)
-
-
-def report_sections(text: str) -> dict[str, str]:
-    """Split a free-text report at its ``HEADING:`` lines; keys are lower-case, bodies one line each.
-
-    Known headings are matched in any case, other ALL-CAPS ones too; text before the first heading
-    is kept as ``"preamble"``.
-
-    >>> report_sections("FINAL REPORT\\nINDICATION: cough.\\nFindings:\\n Lungs are\\n clear.\\nIMPRESSION: Normal.")
-    {'preamble': 'FINAL REPORT', 'indication': 'cough.', 'findings': 'Lungs are clear.', 'impression': 'Normal.'}
-    """
-    sections: dict[str, str] = {}
-    matches = list(_HEADING.finditer(text))
-    bounds = [m.start() for m in matches[1:]] + [len(text)]
-    preamble = " ".join(text[: matches[0].start() if matches else len(text)].split())
-    if preamble:
-        sections["preamble"] = preamble
-    for match, end in zip(matches, bounds):
-        key = "_".join((match["name"] or match["inline"]).lower().split())
-        body = " ".join(text[match.end():end].split())
-        sections[key] = f"{sections[key]} {body}".strip() if key in sections else body
-    return sections
-
-
-def _clean(value) -> str:
-    """A section's text, with a missing value (None, pandas' NaN) as empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return " ".join(str(value).split())
-
-
-def report_text(row_or_text: dict | str, section: str = "findings") -> str | None:
-    """The report text to pair with an image: findings (else impression), impression, or both.
-
-    A dict is read by its ``findings``/``impression`` keys (IU X-Ray), else its ``report``/``text``
-    parsed as free text (MIMIC-CXR); a free-text report without any heading counts as findings.
-
-    >>> report_text({"findings": "", "impression": "No acute disease."})
-    'No acute disease.'
-    >>> report_text("FINDINGS: Clear lungs.\\nIMPRESSION: Normal.", "both")
-    'Findings: Clear lungs.\\nImpression: Normal.'
-    """
-    if section not in ("findings", "impression", "both"):
-        raise ValueError(f"section={section!r}; choose 'findings', 'impression' or 'both'")
-    if isinstance(row_or_text, dict):
-        row = {str(k).lower(): v for k, v in row_or_text.items()}
-        if "findings" in row or "impression" in row:
-            parts = {k: _clean(row.get(k)) for k in ("findings", "impression")}
-        else:
-            return report_text(_clean(row.get("report") or row.get("text")), section)
-    else:
-        sections = report_sections(row_or_text)
-        has_heading = set(sections) != {"preamble"}
-        parts = {k: sections.get(k, "") for k in ("findings", "impression")}
-        if not has_heading:
-            parts["findings"] = sections.get("preamble", "")
-    if section == "both":
-        joined = "\n".join(f"{k.capitalize()}: {v}" for k, v in parts.items() if v)
-        return joined or None
-    if section == "findings":
-        return parts["findings"] or parts["impression"] or None
-    return parts["impression"] or None
-
-
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_NAME_WORD = r"[A-Z](?:\.|[A-Za-z'-]+\b)(?!\s*:)"  # "John", "J.", "SMITH"; not the next "MRN:"
-_TITLE = r"(?:Dr|Mr|Mrs|Ms|Miss)\.?\s+"  # kept, so that "Signed by: Dr. Adams" loses the name, not the title
-_NAME = rf"{_NAME_WORD}(?:,?[ \t]+{_NAME_WORD}){{0,2}}"
-_IDENTIFIER_PATTERNS = [
-    (re.compile(rf"\b\d{{4}}-\d{{1,2}}-\d{{1,2}}\b|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
-                rf"|\b\d{{1,2}}[.-]\d{{1,2}}[.-]\d{{4}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}\b"
-                rf"|\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", re.IGNORECASE), "[DATE]"),
-    (re.compile(r"(?<!\w)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}\b"), "[ID]"),
-    (re.compile(r"(\b(?:MRN|medical record(?: number)?|record(?: number)?|accession(?: number)?|acc|"
-                r"patient id|study id|ID)\s*(?:no\.?|number|#)?\s*[:#]?\s*)(?=[A-Z-]*\d)[A-Z0-9][A-Z0-9-]{3,}\b",
-                re.IGNORECASE), r"\1[ID]"),
-    (re.compile(r"\b\d{6,}\b"), "[ID]"),
-    (re.compile(rf"(\b(?i:(?:patient )?name|patient|pt|physician|radiologist|attending|signed by|"
-                rf"referring(?: physician)?)\s*:\s*(?:{_TITLE})?|\b{_TITLE}){_NAME}"), r"\1[NAME]"),
-]
-
-
-def mask_identifiers(text: str) -> str:
-    """Replace obvious identifiers with ``[NAME]``, ``[DATE]`` and ``[ID]`` so they do not reach prompts.
-
-    This is NOT de-identification: it catches labelled names, common date forms, labelled record
-    numbers, long digit runs and phone numbers, and misses anything else (a name in running text,
-    an address, a rare date format). Use a validated de-identification tool on data that needs one.
-    MIMIC-style ``___`` placeholders are already masked and stay as they are.
-
-    >>> mask_identifiers("Patient: John Smith, MRN: 1234567, seen 2019-03-04 by Dr. Lee. Compared with ___.")
-    'Patient: [NAME], MRN: [ID], seen [DATE] by Dr. [NAME]. Compared with ___.'
-    """
-    for pattern, replacement in _IDENTIFIER_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text

@@ -1,20 +1,11 @@
-"""Medical readers on real files written with pydicom, nibabel and PIL; report text helpers on strings."""
+"""Medical readers on real files written with pydicom, nibabel and PIL."""
 
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from selfplay.medical import (
-    MedicalImageError,
-    is_medical_file,
-    mask_identifiers,
-    read_dicom,
-    read_medical_image,
-    read_nifti,
-    report_sections,
-    report_text,
-)
+from selfplay.medical.scans import MedicalImageError, is_medical_file, read_dicom, read_medical_image, read_nifti
 
 pydicom = pytest.importorskip("pydicom")
 from dicom_files import write_dicom  # noqa: E402
@@ -146,55 +137,3 @@ def test_png_16_bit_scaled_and_8_bit_kept(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(MedicalImageError, match="bad.jpg: unreadable image"):
         read_medical_image(tmp_path / "bad.jpg")
-
-
-MIMIC_REPORT = """                                 FINAL REPORT
- EXAMINATION:  CHEST (PA AND LAT)
-
- INDICATION:  ___F with cough  // eval for pneumonia
-
- COMPARISON:  None.
-
- FINDINGS:
-
- There is no focal consolidation, pleural effusion or pneumothorax.  Heart size
- is normal.
-
- IMPRESSION:
-
- No acute cardiopulmonary process.
-"""
-
-
-def test_report_sections_mimic_style():
-    sections = report_sections(MIMIC_REPORT)
-    assert sections["findings"] == ("There is no focal consolidation, pleural effusion or pneumothorax. "
-                                    "Heart size is normal.")
-    assert sections["impression"] == "No acute cardiopulmonary process."
-    assert sections["indication"] == "___F with cough // eval for pneumonia"
-    assert {"preamble", "examination", "comparison"} <= set(sections)
-    assert report_text(MIMIC_REPORT, "impression") == "No acute cardiopulmonary process."
-    assert report_text(MIMIC_REPORT, "both").startswith("Findings: There is no focal")
-    assert report_text({"text": MIMIC_REPORT}).endswith("Heart size is normal.")
-
-
-def test_report_text_iu_style_dict():
-    row = {"findings": "The lungs are clear.", "impression": "Normal chest."}
-    assert report_text(row) == "The lungs are clear."
-    assert report_text(row, "both") == "Findings: The lungs are clear.\nImpression: Normal chest."
-    assert report_text({"findings": float("nan"), "impression": "Normal chest."}) == "Normal chest."
-    assert report_text({"findings": None, "impression": " "}) is None
-    assert report_text("INDICATION: cough", "findings") is None
-    assert report_text("The lungs are clear.") == "The lungs are clear."
-    with pytest.raises(ValueError, match="section='all'"):
-        report_text(row, "all")
-
-
-def test_mask_identifiers():
-    text = ("Name: John Smith  MRN: 1234567  Date: 03/04/2019, follow-up 4 March 2019 (2019-03-04). "
-            "Call 617-555-0123. Dr. Lee reviewed with ___. Patient is stable, 5 mm nodule at T10.")
-    assert mask_identifiers(text) == (
-        "Name: [NAME]  MRN: [ID]  Date: [DATE], follow-up [DATE] ([DATE]). "
-        "Call [ID]. Dr. [NAME] reviewed with ___. Patient is stable, 5 mm nodule at T10.")
-    assert mask_identifiers("Signed by: Dr. Adams") == "Signed by: Dr. [NAME]"
-    assert "NOT de-identification" in mask_identifiers.__doc__

@@ -1,6 +1,5 @@
 """Remote-sensing readers on real GeoTIFFs written with rasterio: pixel values, bands, nodata, tiles."""
 
-import json
 import subprocess
 import sys
 
@@ -9,8 +8,8 @@ import pytest
 from PIL import Image
 
 rasterio = pytest.importorskip("rasterio")
-from selfplay import remote_sensing as rs  # noqa: E402
-from selfplay.remote_sensing import RasterError, read_captions, read_raster, tiles  # noqa: E402
+from selfplay.remote_sensing import rasters as rs  # noqa: E402
+from selfplay.remote_sensing.rasters import RasterError, read_raster, tiles  # noqa: E402
 
 SIZE = 64
 TRANSFORM = rasterio.Affine(10.0, 0.0, 500000.0, 0.0, -10.0, 4600000.0)  # from_origin(500000, 4600000, 10)
@@ -159,8 +158,8 @@ def test_fallback_without_tifffile_says_what_to_install(scene, monkeypatch):
 
 
 def test_module_imports_without_geo_packages():
-    code = "import sys; sys.modules['rasterio'] = sys.modules['tifffile'] = None; import selfplay.remote_sensing"
-    # the geo packages load only when a raster is read, so the module imports without them
+    code = "import sys; sys.modules['rasterio'] = sys.modules['tifffile'] = None; import selfplay.remote_sensing.prepare"
+    # the geo packages load only when a raster is read, so the package imports without them
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -185,28 +184,3 @@ def test_png_aerial_image_is_returned_as_it_is(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(RasterError, match=r"bad\.jpg"):
         read_raster(tmp_path / "bad.jpg")
-
-
-def test_read_captions_rsicd_and_flat(tmp_path):
-    airport = [{"raw": " many planes ", "tokens": ["many", "planes"]}, {"raw": "an airport"}]
-    rsicd = {"images": [
-        {"filename": "airport_1.jpg", "split": "train", "sentences": airport},
-        {"filename": "beach_2.jpg", "split": "test", "sentences": [{"raw": "waves on sand"}]},
-        {"filename": "airport_1.jpg", "split": "train", "sentences": [{"raw": "runways"}]},
-    ]}
-    (tmp_path / "rsicd.json").write_text(json.dumps(rsicd))
-    assert read_captions(tmp_path / "rsicd.json") == {
-        "airport_1.jpg": ["many planes", "an airport", "runways"], "beach_2.jpg": ["waves on sand"]
-    }
-    (tmp_path / "flat.json").write_text(json.dumps({"x.jpg": ["a field", "green"], "y.jpg": "a road"}))
-    assert read_captions(tmp_path / "flat.json") == {"x.jpg": ["a field", "green"], "y.jpg": ["a road"]}
-
-
-def test_read_captions_names_the_bad_field(tmp_path):
-    bad = {"images": [{"filename": "a.jpg", "sentences": [{"text": "x"}]}]}
-    (tmp_path / "bad.json").write_text(json.dumps(bad))
-    with pytest.raises(RasterError, match=r"bad\.json: images\[0\]\.sentences\[0\] has no 'raw' string"):
-        read_captions(tmp_path / "bad.json")
-    (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(ValueError, match=r"broken\.json"):
-        read_captions(tmp_path / "broken.json")
