@@ -29,11 +29,11 @@ from safetensors.torch import load_file, save_file
 
 from .config import RunConfig
 from .config_parser import to_dict
-from .records import ROUNDS_DIR, round_dir
+from .records import EVAL_FILE, GAMES_FILE, METRICS_FILE, ROUNDS_DIR, round_dir, write_text_atomic
 
 MANIFEST = "manifest.json"
 STATE = "state.json"
-RECORD_FILES = ("metrics.jsonl", "games.jsonl", "eval.jsonl")
+RECORD_FILES = (METRICS_FILE, GAMES_FILE, EVAL_FILE)
 # Changing these makes the saved adapters meaningless or unloadable.
 BREAKING_KEYS = ("model.path", "model.lora_rank", "model.lora_alpha", "model.lora_target_modules",
                  "model.lora_dropout", "model.dtype")
@@ -86,13 +86,6 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=1), encoding="utf-8")
-    _fsync(partial)
-    os.replace(partial, path)
-
-
 def save_checkpoint(output_dir: Path, round_index: int, model, learners: dict, cfg: RunConfig,
                     rng_states: list[dict]) -> Path:
     """Write rounds/NNNN/ whole; on any failure the previous rounds stay as they were."""
@@ -118,7 +111,7 @@ def save_checkpoint(output_dir: Path, round_index: int, model, learners: dict, c
         for path in files:
             _fsync(path)
         manifest = {"round": round_index, "files": {str(p.relative_to(partial)): _sha256(p) for p in files}}
-        _write_json_atomic(partial / MANIFEST, manifest)
+        write_text_atomic(partial / MANIFEST, json.dumps(manifest, indent=1))
         if final.exists():  # a round replayed after a resume from an earlier one
             shutil.rmtree(final)
         os.replace(partial, final)

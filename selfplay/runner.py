@@ -19,7 +19,7 @@ from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_re
 from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
 from .config import RunConfig
 from .config_parser import write_resolved
-from .records import append_round_records
+from .records import EVAL_FILE, METRICS_FILE, append_jsonl, append_round_records
 
 log = logging.getLogger("selfplay")
 
@@ -178,7 +178,7 @@ def main(cfg: RunConfig) -> list[dict]:
                  100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
                  metrics["time/round"], metrics.get("time/save", 0.0))
     log.info("done: played rounds %d to %d of %d in %.1fs; metrics in %s", first_round + 1, g.rounds, g.rounds,
-             time.perf_counter() - started, output_dir / "metrics.jsonl")
+             time.perf_counter() - started, output_dir / METRICS_FILE)
     return history
 
 
@@ -194,13 +194,12 @@ class RoundEvaluator:
 
     def __call__(self, round_index: int) -> dict:
         from .evaluate import evaluate
-        from .records import append_jsonl
 
         started = time.perf_counter()
         m = self.cfg.model
         result = evaluate(self.model, self.processor, self.rows, role="answerer", max_pixels=m.max_pixels,
                           min_pixels=m.min_pixels or None, blind_mode=self.cfg.game.blind_mode)
-        append_jsonl(self.output_dir / "eval.jsonl", [{"round": round_index, **result}])
+        append_jsonl(self.output_dir / EVAL_FILE, [{"round": round_index, **result}])
         log.info("eval %s: answerer accuracy %.3f (blind %.3f, chance %.3f) on %d questions, %.1fs",
                  "before self-play" if round_index < 0 else f"after round {round_index + 1}",
                  result["accuracy"]["all"], result["blind_accuracy"]["all"], result["chance"]["all"],
