@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-logger = logging.getLogger("selfplay.data")
+logger = logging.getLogger("selfplay.images")
 
 PIL_DEFAULT_MAX_IMAGE_PIXELS = 89_478_485
 BLANK_GREY = (128, 128, 128)
@@ -191,7 +191,7 @@ def load_image(
             try:
                 im = ImageOps.exif_transpose(src)
             except Exception as exc:  # noqa: BLE001 - a broken EXIF block costs the rotation, not the item
-                logger.debug("data: ignoring unreadable EXIF in %s: %s", path, exc)
+                logger.debug("images: ignoring unreadable EXIF in %s: %s", path, exc)
                 im = src
             if im.size != src.size and im.size == (src.size[1], src.size[0]):
                 target = (target[1], target[0])

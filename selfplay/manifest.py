@@ -26,7 +26,7 @@ from PIL import Image
 from .images import PIL_DEFAULT_MAX_IMAGE_PIXELS, BadImage, fit_size, load_image, verify_image
 from .records import SKIPPED_FILE, append_jsonl
 
-logger = logging.getLogger("selfplay.data")
+logger = logging.getLogger("selfplay.manifest")
 
 
 class DataError(ValueError):

@@ -49,16 +49,45 @@ def test_pseudo_label_accuracy_counts_only_checkable_questions():
 
 
 def test_eval_command_on_a_round(warm_qwen, shapes_world, tmp_path, capsys):
+    from rewards.normalize import answers_match
     from selfplay.cli import main as cli
     from selfplay.config_parser import from_dict
+    from selfplay.evaluate import answer_questions, load_for_eval
     from selfplay.runner import main
 
     out = tmp_path / "run"
     main(from_dict({"output_dir": str(out), "model": {"path": str(warm_qwen)},
                     "data": {"source": str(shapes_world / "manifest.jsonl")},
                     "game": {"rounds": 1, "items_per_round": 4}, "eval": {"data": ""}}))
-    assert cli(["eval", str(out / "rounds" / "0000"), "--data", str(shapes_world), "--max-questions", "10",
-                "--games", str(out / "games.jsonl"), "--scenes", str(shapes_world)]) == 0
+    # Games with known pseudo-labels: two questions of the QA file's first rows, one the scene graph
+    # answers (source-00000 has 3 circles), one off the templates (not checkable), one that did not parse.
+    item = "source-00000"
+    games = [
+        {"item_id": item, "question": "Is there a yellow circle?", "reference": "yes", "silver": "no",
+         "target": "yes", "kept": True, "borrowed": False},
+        {"item_id": item, "question": "Is there a blue circle?", "reference": "no", "silver": "yes",
+         "target": "no", "kept": False, "borrowed": False},
+        {"item_id": item, "question": "How many circles are there?", "reference": "3", "silver": "2",
+         "target": "2", "kept": True, "borrowed": True},
+        {"item_id": item, "question": "What is the meaning of this?", "reference": "x", "silver": "x",
+         "target": "x", "kept": True, "borrowed": False},
+        {"item_id": item, "question": None},
+    ]
+    games_file = _write(tmp_path / "games.jsonl", games)
+    round_dir = out / "rounds" / "0000"
+    assert cli(["eval", str(round_dir), "--data", str(shapes_world), "--max-questions", "10",
+                "--games", str(games_file), "--scenes", str(shapes_world)]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["questions"] == 10 and 0 <= result["accuracy"]["all"] <= 1
-    assert "pseudo_label" in result and 0 <= result["pseudo_label"]["coverage"] <= 1
+    assert result["questions"] == 10
+    assert result["pseudo_label"] == {"coverage": 3 / 4, "checked": 3, "reference": 0.5, "borrowed": 1.0,
+                                      "silver": 1 / 3, "kept_target": 0.5}
+    # The accuracy is the round's answerer's: answer the same rows with it and count the hits here.
+    rows = read_qa(shapes_world)[:10]
+    model, processor, role = load_for_eval(round_dir)
+    assert role == "answerer"
+    answers = answer_questions(model, processor, rows, role=role, max_pixels=56 * 56, min_pixels=56 * 56)
+    hits = {}
+    for answer, row in zip(answers, rows):
+        for key in ("all", row["qtype"]):
+            hits.setdefault(key, []).append(answers_match(answer, row["answer"]))
+    assert result["accuracy"] == {key: sum(h) / len(h) for key, h in sorted(hits.items())}

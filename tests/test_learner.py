@@ -67,9 +67,39 @@ def test_flat_rewards_give_no_update(pair):
 def test_kl_to_base_is_computed_when_beta_is_set(pair):
     model, processor = pair
     groups = _groups(model, processor, "answerer")
-    learner = RoleLearner("answerer", model, processor, group_size=4, steps=2, learning_rate=1e-2, beta=0.1)
-    logged = learner.learn(groups, 0)
-    assert "kl" in logged and logged["kl"] >= 0.0
+    learner = RoleLearner("answerer", model, processor, group_size=4, steps=1, learning_rate=1e-2, beta=0.1)
+    # LoRA B starts at zero: before the first step the policy is the base model, so the KL is exactly 0.
+    assert learner.learn(groups, 0)["kl"] == 0.0
+    # That step moved the adapter away from the base: the next step sees a positive KL.
+    assert learner.learn(groups, 1)["kl"] > 1e-6
+
+
+def test_replay_hands_each_group_its_own_samples_in_order(pair, monkeypatch):
+    """TRL's RepeatSampler must give each group's rows consecutively, so that replay_rollout can map
+    the rows to the recorded samples; a distinct reward per sample shows which sample each row got."""
+    from selfplay import learner as learner_module
+
+    model, processor = pair
+    groups = _groups(model, processor, "answerer")
+    for i, g in enumerate(groups):
+        g.rewards = [10.0 * i + j for j in range(len(g.rewards))]
+    seen = []
+
+    def recorded_reward(completions, recorded_reward, group, completion_ids, **kwargs):
+        seen.append(list(zip(group, recorded_reward, completion_ids)))
+        return [float(r) for r in recorded_reward]
+
+    monkeypatch.setattr(learner_module, "recorded_reward", recorded_reward)
+    RoleLearner("answerer", model, processor, group_size=4, steps=1, learning_rate=1e-2).learn(groups, 0)
+    assert len(seen) == 1 and len(seen[0]) == 8  # one step over both groups
+    rows = seen[0]
+    drawn = [rows[k][0] for k in range(0, 8, 4)]
+    assert sorted(drawn) == [0, 1]
+    for k, index in enumerate(drawn):
+        block = rows[4 * k:4 * k + 4]
+        assert [r[0] for r in block] == [index] * 4
+        assert [r[1] for r in block] == groups[index].rewards
+        assert [list(r[2]) for r in block] == [s.completion_ids for s in groups[index].samples]
 
 
 def test_recorded_reward_passes_values_through():

@@ -48,7 +48,7 @@ def test_manifest_problems_are_skipped_by_line(tmp_path, caplog):
             {"image": str(good)},
         ],
     )
-    with caplog.at_level(logging.WARNING, logger="selfplay.data"):
+    with caplog.at_level(logging.WARNING, logger="selfplay.manifest"):
         items, skipped = read_items(manifest, require_text=True)
     assert [item.line for item in items] == [1]
     reasons = {record["line"]: record["reason"] for record in skipped}
@@ -123,7 +123,7 @@ def test_open_skips_bad_images_and_records_them(tmp_path, caplog):
     rows.append({"image": "images/missing.png"})
     manifest = write_manifest(tmp_path / "m.jsonl", rows)
     out = tmp_path / "run" / "out"
-    with caplog.at_level(logging.INFO, logger="selfplay.data"):
+    with caplog.at_level(logging.INFO, logger="selfplay.manifest"):
         data = ImageTextData.open(manifest, output_dir=out, max_pixels=BUDGET, max_bad_share=0.2)
     assert len(data) == 8 and len(data.skipped) == 2
     records = read_skipped(out)
