@@ -82,9 +82,10 @@ def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: in
     from PIL import Image
 
     from .ground_truth import questions
+    from .images import BLANK_GREY
     from .scene import caption, make_scene
 
-    blank = Image.new("RGB", (56, 56), (128, 128, 128))
+    blank = Image.new("RGB", (56, 56), BLANK_GREY)
     rows = []
     for domain in domains:
         for i in range(n):
