@@ -108,9 +108,11 @@ def main() -> None:
         result = evaluate(model, processor, qa, role=None, max_pixels=PIXELS, min_pixels=PIXELS, blind_mode="blank")
         train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "probe")
         report[domain] = {"accuracy": result["accuracy"], "blind_accuracy": result["blind_accuracy"],
+                          "sight": result["sight"],
                           "chance": result["chance"]["all"],
                           "questioner": questioner_probe(model, processor, train_dir, 40, args.temperature)}
-        print(f"{domain}: accuracy {result['accuracy']['all']:.3f} (blind {result['blind_accuracy']['all']:.3f}, "
+        print(f"{domain}: sight {result['sight']['all']:+.3f}, accuracy {result['accuracy']['all']:.3f} "
+              f"(blind {result['blind_accuracy']['all']:.3f}, "
               f"chance {result['chance']['all']:.3f}); questioner {report[domain]['questioner']}", flush=True)
     print(json.dumps(report, indent=1))
 

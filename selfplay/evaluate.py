@@ -81,16 +81,31 @@ def accuracy_table(rows: list[dict], predictions: list[str | None]) -> dict[str,
     return {qtype: statistics.fmean(values) for qtype, values in sorted(hits.items())}
 
 
+def sight(accuracy: dict[str, float], blind_accuracy: dict[str, float]) -> dict[str, float]:
+    """What the image adds, per question type: accuracy with the image minus accuracy on the same
+    questions without it.
+
+    Why: accuracy alone rises with answer priors (an answerer that stops saying "yes" to everything
+    gains as much blind as sighted); only this difference is the answerer seeing.
+
+    Example:
+        >>> sight({"all": 0.5, "count": 0.75}, {"all": 0.375, "count": 0.75})
+        {'all': 0.125, 'count': 0.0}
+    """
+    return {qtype: accuracy[qtype] - blind_accuracy[qtype] for qtype in accuracy}
+
+
 def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer", max_pixels: int,
              min_pixels: int | None = None, blind_mode: str = "blank") -> dict:
-    """Accuracy, blind accuracy and chance, overall and per type."""
+    """Accuracy, blind accuracy (the same questions without the image), sight and chance, overall and per type."""
     sighted = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels)
     blind = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels,
                              blind=blind_mode)
     chance = chance_levels(rows)
     counts = Counter(row["qtype"] for row in rows)
     chance["all"] = sum(chance[q] * n for q, n in counts.items()) / len(rows)
-    return {"accuracy": accuracy_table(rows, sighted), "blind_accuracy": accuracy_table(rows, blind),
+    accuracy, blind_accuracy = accuracy_table(rows, sighted), accuracy_table(rows, blind)
+    return {"accuracy": accuracy, "blind_accuracy": blind_accuracy, "sight": sight(accuracy, blind_accuracy),
             "chance": dict(sorted(chance.items())), "questions": len(rows)}
 
 

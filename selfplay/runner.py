@@ -200,12 +200,12 @@ class RoundEvaluator:
         result = evaluate(self.model, self.processor, self.rows, role="answerer", max_pixels=m.max_pixels,
                           min_pixels=m.min_pixels or None, blind_mode=self.cfg.game.blind_mode)
         append_jsonl(self.output_dir / EVAL_FILE, [{"round": round_index, **result}])
-        log.info("eval %s: answerer accuracy %.3f (blind %.3f, chance %.3f) on %d questions, %.1fs",
+        log.info("eval %s: answerer sight %+.3f (accuracy %.3f, blind %.3f, chance %.3f) on %d questions, %.1fs",
                  "before self-play" if round_index < 0 else f"after round {round_index + 1}",
-                 result["accuracy"]["all"], result["blind_accuracy"]["all"], result["chance"]["all"],
-                 result["questions"], time.perf_counter() - started)
-        flat = {f"eval/accuracy/{k}": v for k, v in result["accuracy"].items()}
-        flat.update({f"eval/blind_accuracy/{k}": v for k, v in result["blind_accuracy"].items()})
+                 result["sight"]["all"], result["accuracy"]["all"], result["blind_accuracy"]["all"],
+                 result["chance"]["all"], result["questions"], time.perf_counter() - started)
+        flat = {f"eval/{figure}/{k}": v for figure in ("accuracy", "blind_accuracy", "sight")
+                for k, v in result[figure].items()}
         flat["eval/chance"] = result["chance"]["all"]
         flat["time/eval"] = time.perf_counter() - started
         return flat

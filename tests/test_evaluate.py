@@ -33,6 +33,41 @@ def test_accuracy_and_chance_per_type():
     assert chance_levels(rows) == {"count": 0.5, "existence": 0.5}
 
 
+def test_sight_is_accuracy_on_the_same_questions_with_the_image_minus_without_it(warm_qwen, shapes_world, monkeypatch):
+    """The blind pass asks exactly the sighted pass's questions without the image, and sight is the
+    difference of the two accuracies, per question type."""
+    import torch
+
+    from roles.answerer import parse_answer
+    from selfplay import engine as engine_module
+    from selfplay.evaluate import answer_questions, evaluate
+    from selfplay.modeling import load_model_and_processor
+
+    model, processor = load_model_and_processor(warm_qwen, torch.float32)
+    rows = read_qa(shapes_world)[:40]
+    # relabel each question with what the model answers from the image: sighted accuracy is then 1
+    # wherever it answers, and blind accuracy is how often it says the same without the image
+    seen = answer_questions(model, processor, rows, role=None, max_pixels=56 * 56, min_pixels=56 * 56)
+    rows = [dict(row, answer=answer) for row, answer in zip(rows, seen) if answer is not None]
+    calls = []
+    real_generate = engine_module.HFEngine.generate
+
+    def generate(self, role, prompts, n, max_new_tokens):
+        groups = real_generate(self, role, prompts, n, max_new_tokens)
+        calls.append((prompts, [parse_answer(group[0].text) for group in groups]))
+        return groups
+
+    monkeypatch.setattr(engine_module.HFEngine, "generate", generate)
+    result = evaluate(model, processor, rows, role=None, max_pixels=56 * 56, min_pixels=56 * 56, blind_mode="none")
+    (sighted, _), (blind, blind_answers) = calls
+    assert [p.messages for p in sighted] == [p.messages for p in blind]  # the same questions, in the same order
+    assert all(p.image is not None for p in sighted) and all(p.image is None for p in blind)
+    assert result["accuracy"]["all"] == 1.0
+    expected_blind = accuracy_table(rows, blind_answers)
+    assert result["sight"] == {qtype: 1.0 - expected_blind[qtype] for qtype in result["accuracy"]}
+    assert result["sight"]["all"] > 0  # without the image this model answers some questions otherwise
+
+
 def test_pseudo_label_accuracy_counts_only_checkable_questions():
     games = [
         {"question": "How many circles?", "reference": "2", "silver": "2", "target": "2", "kept": True},
