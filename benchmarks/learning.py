@@ -84,20 +84,30 @@ def run_arm(cfg: dict, truth) -> dict:
     return {"rounds": per_round, "pseudo_label_run": pseudo_label_accuracy(games, truth)}
 
 
+def sight(evaluated: dict) -> float:
+    """What the image adds on an evaluated round: accuracy minus blind accuracy, the same questions."""
+    return evaluated["accuracy"] - evaluated["blind_accuracy"]
+
+
 def summarise(results: dict) -> dict:
-    """Final mean and spread per arm, gain recovery, and the collapse checks."""
+    """Final mean and spread per arm, the sight gain over base, gain recovery, and the collapse checks."""
     table = {}
     for domain, arms in results.items():
-        base = [seed_runs["selfplay_text"]["rounds"][0]["accuracy"] for seed_runs in arms.values()]
-        row = {"base": {"accuracy_mean": statistics.fmean(base), "accuracy_std": statistics.pstdev(base),
-                        "blind_mean": statistics.fmean(r["selfplay_text"]["rounds"][0]["blind_accuracy"]
-                                                       for r in arms.values()),
-                        "chance": next(iter(arms.values()))["selfplay_text"]["rounds"][0]["chance"]}}
+        starts = [seed_runs["selfplay_text"]["rounds"][0] for seed_runs in arms.values()]
+        row = {"base": {"accuracy_mean": statistics.fmean(r["accuracy"] for r in starts),
+                        "accuracy_std": statistics.pstdev(r["accuracy"] for r in starts),
+                        "blind_mean": statistics.fmean(r["blind_accuracy"] for r in starts),
+                        "sight_mean": statistics.fmean(map(sight, starts)),
+                        "sight_std": statistics.pstdev(map(sight, starts)),
+                        "chance": starts[0]["chance"]}}
         for arm in ARMS:
             finals = [seed_runs[arm]["rounds"][-1] for seed_runs in arms.values()]
             acc = [f["accuracy"] for f in finals]
             entry = {"accuracy_mean": statistics.fmean(acc), "accuracy_std": statistics.pstdev(acc),
-                     "blind_mean": statistics.fmean(f["blind_accuracy"] for f in finals)}
+                     "blind_mean": statistics.fmean(f["blind_accuracy"] for f in finals),
+                     "sight_mean": statistics.fmean(map(sight, finals)),
+                     "sight_std": statistics.pstdev(map(sight, finals))}
+            entry["sight_gain"] = entry["sight_mean"] - row["base"]["sight_mean"]
             if arm != "supervised":
                 entry["pseudo_label_coverage"] = statistics.fmean(f["pseudo_label"]["coverage"] for f in finals)
                 entry["pseudo_label_reference"] = statistics.fmean(f["pseudo_label"]["reference"] for f in finals)
@@ -110,6 +120,10 @@ def summarise(results: dict) -> dict:
         gain = row["supervised"]["accuracy_mean"] - row["base"]["accuracy_mean"]
         row["recovery_text"] = ((row["selfplay_text"]["accuracy_mean"] - row["base"]["accuracy_mean"]) / gain
                                 if gain > 0 else None)
+        sight_gain = row["supervised"]["sight_gain"]
+        for arm in ("selfplay_text", "selfplay_images"):  # recovery of supervised's sight gain: None if it has none
+            row[f"sight_recovery_{arm.removeprefix('selfplay_')}"] = (row[arm]["sight_gain"] / sight_gain
+                                                                     if sight_gain > 0 else None)
         table[domain] = row
     return table
 
@@ -119,13 +133,14 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
              f"G=K=4, answerer steps {args.answerer_steps}, lr {args.lr})", "",
              f"Command: `python benchmarks/learning.py {args.command}` ({seconds / 60:.0f} min on "
              "2 CPU cores). Accuracy is exact match on held-out ground-truth QA after the last round, mean +- "
-             "spread over seeds; blind = the same questions with a blank image. Pseudo-label accuracy "
+             "spread over seeds; blind = the same questions with a blank image; sight = accuracy - blind, and its "
+             "gain over base is the headline (accuracy alone rises with answer priors). Pseudo-label accuracy "
              "(checked against the hidden scene graphs after the run): the last round's questioner references, "
              "borrowed questions' references (answered by the item's own text) and silver labels, and the "
              "targets the answerer was trained on over the whole run.", "",
-             "| domain | arm | accuracy | blind | chance | pseudo-label ref / borrowed / silver / kept targets | "
-             "diversity |",
-             "|---|---|---|---|---|---|---|"]
+             "| domain | arm | sight (gain over base) | accuracy | blind | chance | "
+             "pseudo-label ref / borrowed / silver / kept targets | diversity |",
+             "|---|---|---|---|---|---|---|---|"]
     for domain, row in table.items():
         chance = row["base"]["chance"]
         for arm in ("base",) + ARMS:
@@ -139,19 +154,26 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
                           f"(checkable {100 * e['pseudo_label_coverage']:.0f}%)"
                           if e["pseudo_label_coverage"] else "n/a: no question matched a known template")
             diversity = f"{e['question_diversity']:.2f}" if "question_diversity" in e else ""
-            lines.append(f"| {domain} | {arm} | {e['accuracy_mean']:.3f} +- {e['accuracy_std']:.3f} | "
+            gain = f" ({100 * e['sight_gain']:+.1f} points)" if "sight_gain" in e else ""
+            lines.append(f"| {domain} | {arm} | {100 * e['sight_mean']:+.1f} +- {100 * e['sight_std']:.1f}{gain} | "
+                         f"{e['accuracy_mean']:.3f} +- {e['accuracy_std']:.3f} | "
                          f"{e['blind_mean']:.3f} | {chance:.3f} | {pseudo} | {diversity} |")
+        for arm in ("text", "images"):
+            recovery = row[f"sight_recovery_{arm}"]
+            lines.append(f"| {domain} | recovery of supervised's sight gain by selfplay_{arm} | "
+                         f"{'n/a (supervised gained no sight)' if recovery is None else f'{100 * recovery:.0f}%'} "
+                         "| | | | | |")
         recovery = row["recovery_text"]
-        lines.append(f"| {domain} | recovery of the supervised gain by selfplay_text | "
+        lines.append(f"| {domain} | recovery of supervised's accuracy gain by selfplay_text | | "
                      f"{'n/a (no supervised gain)' if recovery is None else f'{100 * recovery:.0f}%'} | | | | |")
     return "\n".join(lines + per_round(results)) + "\n"
 
 
 def per_round(results: dict) -> list[str]:
-    """Accuracy / blind / reference pseudo-label accuracy after each evaluated round, mean over seeds:
-    the collapse check (none of them should fall round over round)."""
-    lines = ["", "Per evaluated round, mean over seeds: accuracy / blind accuracy / pseudo-label accuracy of "
-             "the references (self-play arms).", ""]
+    """Sight / accuracy / blind / reference pseudo-label accuracy after each evaluated round, mean over
+    seeds: the collapse check (none of them should fall round over round)."""
+    lines = ["", "Per evaluated round, mean over seeds: sight (points) / accuracy / blind accuracy / pseudo-label "
+             "accuracy of the references (self-play arms).", ""]
     for domain, seeds in results.items():
         runs = list(seeds.values())
         rounds = [row["round"] for row in runs[0]["selfplay_text"]["rounds"]]
@@ -161,7 +183,8 @@ def per_round(results: dict) -> list[str]:
             cells = []
             for i in range(len(rounds)):
                 rows = [run[arm]["rounds"][i] for run in runs]
-                cell = f"{statistics.fmean(r['accuracy'] for r in rows):.3f} / " \
+                cell = f"{100 * statistics.fmean(map(sight, rows)):+.1f} / " \
+                       f"{statistics.fmean(r['accuracy'] for r in rows):.3f} / " \
                        f"{statistics.fmean(r['blind_accuracy'] for r in rows):.3f}"
                 pseudo = [r["pseudo_label"]["reference"] for r in rows if r.get("pseudo_label", {}).get("checked")]
                 cells.append(cell + (f" / {statistics.fmean(pseudo):.2f}" if pseudo and arm != "supervised" else ""))
@@ -216,7 +239,8 @@ def main_cli() -> None:
                 result = run_arm(cfg, truth)
                 results.setdefault(domain, {}).setdefault(seed, {})[arm] = result
                 last = result["rounds"][-1]
-                print(f"{domain} seed {seed} {arm}: accuracy {result['rounds'][0]['accuracy']:.3f} -> "
+                print(f"{domain} seed {seed} {arm}: sight {100 * sight(result['rounds'][0]):+.1f} -> "
+                      f"{100 * sight(last):+.1f} points, accuracy {result['rounds'][0]['accuracy']:.3f} -> "
                       f"{last['accuracy']:.3f} (blind {last['blind_accuracy']:.3f}, chance {last['chance']:.3f})",
                       flush=True)
     table = summarise(results)
