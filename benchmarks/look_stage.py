@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -96,12 +97,13 @@ def look_stage(base_path: str | Path, out_dir: str | Path, steps: int, *, batch_
 
 def warm_start_with_look(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, look_steps: int,
                          steps: int = 300, language_domains: tuple[str, ...] = (), batch_size: int = 32,
-                         learning_rate: float = 1e-3, seed: int = 0) -> Path:
+                         learning_rate: float = 1e-3, seed: int = 0,
+                         mix_in: Callable[[int], list[dict]] | None = None) -> Path:
     """`look_stage` for `look_steps`, then `selfplay.warmstart.warm_start` from its result, with one
-    colour row on a varied background per eight of the recipe's rows."""
+    colour row on a varied background per eight of the recipe's rows (and what `mix_in` adds)."""
     with tempfile.TemporaryDirectory(prefix="selfplay-look-") as scratch:
         looked = look_stage(base_path, scratch, look_steps, batch_size=batch_size, learning_rate=learning_rate,
                             seed=seed)
         return warm_start(looked, data_dir, out_dir, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                           steps=steps, language_domains=language_domains,
-                          mix_in=lambda n: colour_rows(n // 8, seed + 2, varied=True))
+                          mix_in=lambda n: colour_rows(n // 8, seed + 2, varied=True) + (mix_in(n) if mix_in else []))
