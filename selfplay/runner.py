@@ -20,6 +20,7 @@ from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
 from .config import RunConfig
 from .config_parser import write_resolved
 from .records import EVAL_FILE, METRICS_FILE, append_jsonl, append_round_records
+from .threads import use_available_cores
 
 log = logging.getLogger("selfplay")
 
@@ -88,6 +89,7 @@ def main(cfg: RunConfig) -> list[dict]:
     multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
     accelerator = Accelerator(cpu=multi_cpu)
     setup_logging(accelerator.is_main_process)
+    use_available_cores(accelerator.device.type == "cpu")
     output_dir = Path(cfg.output_dir)
     resume_from = start_point(cfg, output_dir)
     if accelerator.is_main_process:
