@@ -170,6 +170,10 @@ class CheckpointConfig:
 class RunConfig:
     output_dir: str = _f("runs/default", "Where rounds, metrics.jsonl, games.jsonl and the resolved config go.")
     cache_dir: str = _f("~/.cache/selfplay", "Where built-in models and data sets are built once and reused.")
+    report_to: str = _f("none", "Trackers that get every round's metrics, every evaluation and TRL's per-step logs "
+                        "(TRL's names): tensorboard (offline, under output_dir/tensorboard), wandb, trackio, all "
+                        "(those installed); each needs its extra, e.g. pip install 'selfplay[tensorboard]'.",
+                        ("none", "tensorboard", "wandb", "trackio", "all"))
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     game: GameConfig = field(default_factory=GameConfig)
