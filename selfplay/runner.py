@@ -20,6 +20,7 @@ from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
 from .config import RunConfig
 from .config_parser import write_resolved
 from .records import EVAL_FILE, METRICS_FILE, append_jsonl, append_round_records
+from .report import write_report
 from .threads import use_available_cores
 from .tracking import TENSORBOARD_DIR, RunTracker, tracker_names
 
@@ -174,6 +175,8 @@ def main(cfg: RunConfig) -> list[dict]:
             save_checkpoint(output_dir, round_index, model, learners, cfg, rng_states)
             prune(output_dir, cfg.checkpoint.keep_last)
             metrics["time/save"] = time.perf_counter() - saving
+            if cfg.report.every and ((round_index + 1) % cfg.report.every == 0 or round_index + 1 == g.rounds):
+                write_report(output_dir)
         tracker.log_round(round_index, metrics)
         accelerator.wait_for_everyone()
         history.append(metrics)
