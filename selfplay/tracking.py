@@ -33,7 +33,7 @@ def _installed(package: str) -> bool:
     return importlib.util.find_spec(package) is not None
 
 
-def tracker_names(report_to: str, installed=_installed) -> list[str]:
+def tracker_names(report_to: str, installed=None) -> list[str]:
     """The trackers accelerate gets for `report_to`; a missing package is an error naming the extra.
 
     Example:
@@ -44,6 +44,7 @@ def tracker_names(report_to: str, installed=_installed) -> list[str]:
         ...
         selfplay.config.ConfigError: report_to: wandb needs the wandb package: pip install 'selfplay[wandb]'
     """
+    installed = installed or _installed
     if report_to == "none":
         return []
     if report_to == "all":
