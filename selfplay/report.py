@@ -131,7 +131,8 @@ def round_summary(metrics: dict | None, evaluation: dict | None) -> str:
                   f"{metrics.get('borrowed', 0)} borrowed"]
     if evaluation:
         parts.append(f"after it: accuracy {_number(evaluation['accuracy']['all'])}, blind "
-                     f"{_number(evaluation['blind_accuracy']['all'])}, chance {_number(evaluation['chance']['all'])}")
+                     f"{_number(evaluation['blind_accuracy']['all'])}, sight "
+                     f"{_number(evaluation.get('sight', {}).get('all'))}, chance {_number(evaluation['chance']['all'])}")
     return f"<p class='summary'>{' · '.join(parts)}</p>" if parts else ""
 
 
