@@ -1,8 +1,9 @@
 """How many CPU threads torch uses when a launcher, not the user, pinned it to one.
 
 Why: `accelerate launch` always exports OMP_NUM_THREADS, set to `--num_cpu_threads_per_process`,
-which is 1 unless that flag is passed or the machine reports more than one *physical* core per
-process (a 2-vCPU machine reports one); torchrun exports 1 to every process when it starts several.
+which is 1 unless that flag is passed or the launch is marked as a CPU one (`--cpu`, or `use_cpu` in
+a config such as launch/cpu.yaml: then physical cores per process); the README's plain `accelerate
+launch selfplay/run.py` is neither. torchrun exports 1 to every process when it starts several.
 torch then runs the whole job, the warm start included, on one core: the README's first command
 ran at half speed on 2 cores. So on CPU, under a launcher that left OMP_NUM_THREADS at 1, each
 process takes its share of the cores this process may run on. An OMP_NUM_THREADS the user set
