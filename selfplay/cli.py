@@ -1,5 +1,6 @@
 """The `selfplay` command: `selfplay [run] ...` trains; `selfplay build-tiny OUT` writes a tiny model;
-`selfplay prepare medical|remote-sensing SRC OUT` turns a folder of scans or scenes into a manifest."""
+`selfplay prepare medical|remote-sensing SRC OUT` turns a folder of scans or scenes into a manifest;
+`selfplay report RUN_DIR` writes a run's game report."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ COMMANDS = {
     "build-tiny": "write a tiny random-weight VLM checkpoint folder, offline: selfplay build-tiny OUT_DIR",
     "eval": "accuracy on ground-truth QA: selfplay eval MODEL_OR_ROUND --data QA.jsonl [--games games.jsonl]",
     "export": "export a round's adapter for serving: selfplay export ROUND_DIR --role answerer [--merge] OUT_DIR",
+    "report": "write a run's game report, a static HTML page: selfplay report RUN_DIR [--out DIR]",
     "prepare": "a folder of DICOM/NIfTI or GeoTIFF plus text to a manifest: selfplay prepare medical|remote-sensing SRC OUT",
 }
 
@@ -78,6 +80,22 @@ def evaluate(argv: list[str]) -> int:
     return 0
 
 
+def report(argv: list[str]) -> int:
+    from .report import write_report
+
+    parser = argparse.ArgumentParser(prog="selfplay report", description=COMMANDS["report"])
+    parser.add_argument("run_dir", help="a run's output_dir (games.jsonl, metrics.jsonl, eval.jsonl, config.yaml)")
+    parser.add_argument("--out", help="folder to write index.html, thumbs/ and plots/ to (default: RUN_DIR/report)")
+    args = parser.parse_args(argv)
+    try:
+        page = write_report(args.run_dir, args.out)
+    except FileNotFoundError as error:
+        print(f"selfplay report: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {page}")
+    return 0
+
+
 def prepare(argv: list[str]) -> int:
     import logging
 
@@ -141,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         return export(argv[1:])
     if argv and argv[0] == "eval":
         return evaluate(argv[1:])
+    if argv and argv[0] == "report":
+        return report(argv[1:])
     if argv and argv[0] == "prepare":
         return prepare(argv[1:])
     from .run import run

@@ -167,9 +167,20 @@ class CheckpointConfig:
 
 
 @dataclass
+class ReportConfig:
+    every: int = _f(1, "Rewrite the game report (output_dir/report/index.html; `selfplay report` writes it any time) "
+                    "after every N rounds and after the last; 0 writes it only on request: raise it when a run's "
+                    "games.jsonl grows so large that rewriting the report slows the rounds.")
+
+
+@dataclass
 class RunConfig:
     output_dir: str = _f("runs/default", "Where rounds, metrics.jsonl, games.jsonl and the resolved config go.")
     cache_dir: str = _f("~/.cache/selfplay", "Where built-in models and data sets are built once and reused.")
+    report_to: str = _f("none", "Trackers that get every round's metrics, every evaluation and TRL's per-step logs "
+                        "(TRL's names): tensorboard (offline, under output_dir/tensorboard), wandb, trackio, all "
+                        "(those installed); each needs its extra, e.g. pip install 'selfplay[tensorboard]'.",
+                        ("none", "tensorboard", "wandb", "trackio", "all"))
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     game: GameConfig = field(default_factory=GameConfig)
@@ -177,6 +188,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -219,6 +231,7 @@ def validate(cfg: RunConfig) -> None:
     if cfg.eval.data and not cfg.eval.data.startswith(BUILTIN_PREFIX):
         need(Path(cfg.eval.data).expanduser().exists(), "eval.data", f"nothing at {cfg.eval.data}")
     need(cfg.eval.every >= 1, "eval.every", "must be at least 1")
+    need(cfg.report.every >= 0, "report.every", "must be 0 (only on request) or more")
     need(cfg.checkpoint.keep_last >= 0, "checkpoint.keep_last", "must be 0 (keep all) or more")
     if g.mode == "supervised":
         need(bool(cfg.data.labels), "data.labels", "game.mode supervised needs a ground-truth QA file")
@@ -227,4 +240,4 @@ def validate(cfg: RunConfig) -> None:
 
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
-            "train": TrainConfig, "eval": EvalConfig, "checkpoint": CheckpointConfig}
+            "train": TrainConfig, "eval": EvalConfig, "checkpoint": CheckpointConfig, "report": ReportConfig}

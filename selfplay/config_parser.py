@@ -78,6 +78,9 @@ def from_dict(raw: dict, source: str = "config") -> RunConfig:
             top[key] = cls(**section)
         else:
             top[key] = _coerce(value, allowed_top[key].type, key)
+            choices = allowed_top[key].metadata.get("choices")
+            if choices and top[key] not in choices:
+                raise ConfigError(f"{key}: {top[key]!r} is not one of {', '.join(map(str, choices))}")
     return RunConfig(**top)
 
 

@@ -16,6 +16,8 @@ from typing import Protocol
 import torch
 from PIL import Image
 
+from .progress import advance
+
 
 @dataclass
 class Prompt:
@@ -82,6 +84,7 @@ class HFEngine:
                 for i, samples in zip(chunk, self._generate_chunk(role, [prompts[i] for i in chunk], n,
                                                                   max_new_tokens)):
                     results[i] = samples
+                advance(len(chunk))
         return results  # type: ignore[return-value]
 
     @torch.no_grad()

@@ -20,6 +20,7 @@ from roles.answerer import answerer_messages, parse_answer
 
 from .engine import HFEngine, Prompt
 from .images import blind_image, load_image
+from .progress import phase
 
 
 def read_qa(path: str | Path) -> list[dict]:
@@ -98,9 +99,10 @@ def sight(accuracy: dict[str, float], blind_accuracy: dict[str, float]) -> dict[
 def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer", max_pixels: int,
              min_pixels: int | None = None, blind_mode: str = "blank") -> dict:
     """Accuracy, blind accuracy (the same questions without the image), sight and chance, overall and per type."""
-    sighted = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels)
-    blind = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels,
-                             blind=blind_mode)
+    with phase("eval", 2 * len(rows), "question", line=False):  # the caller logs the figures
+        sighted = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels)
+        blind = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels,
+                                 blind=blind_mode)
     chance = chance_levels(rows)
     counts = Counter(row["qtype"] for row in rows)
     chance["all"] = sum(chance[q] * n for q, n in counts.items()) / len(rows)

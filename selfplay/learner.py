@@ -86,8 +86,8 @@ class RoleLearner:
     def __init__(self, role: str, model, processor, *, group_size: int, steps: int, learning_rate: float,
                  weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
                  loss_type: str = "dapo", max_completion_length: int = 32, gradient_checkpointing: bool = False,
-                 world_size: int = 1, seed: int = 0):
-        self.role, self.model, self.processor = role, model, processor
+                 world_size: int = 1, seed: int = 0, tracker=None):
+        self.role, self.model, self.processor, self.tracker = role, model, processor, tracker
         self.group_size, self.steps, self.world_size = group_size, steps, world_size
         self.beta, self.loss_type, self.seed = beta, loss_type, seed
         self.max_grad_norm, self.learning_rate = max_grad_norm, learning_rate
@@ -107,6 +107,8 @@ class RoleLearner:
         from transformers import PrinterCallback
         from trl import GRPOConfig
 
+        from .progress import training_progress
+
         groups_per_device = math.ceil(len(groups) / (self.steps * self.world_size))
         rows = [{"prompt": g.messages, "group": i} for i, g in enumerate(groups)]
         if groups[0].image is not None:
@@ -125,8 +127,8 @@ class RoleLearner:
             gradient_checkpointing=self.gradient_checkpointing,
             logging_steps=1,
             save_strategy="no",
-            report_to="none",
-            disable_tqdm=True,
+            report_to="none",  # TRL's logs reach the run's trackers through self.tracker's callback
+            disable_tqdm=True,  # the round's learn phase shows the steps
             seed=self.seed + round_index,
             bf16=next(self.model.parameters()).dtype == torch.bfloat16,
             remove_unused_columns=False,
@@ -142,6 +144,8 @@ class RoleLearner:
             processing_class=self.processor,
             rollout_func=replay_rollout(groups, self.group_size),
             optimizers=(self.optimizer, self.scheduler),
+            callbacks=[training_progress()] + ([self.tracker.trainer_callback(self.role, round_index)]
+                                               if self.tracker else []),
         )
         trainer.remove_callback(PrinterCallback)  # the round logs its own progress
         # With adapters disabled the PeftModel is the base model: TRL then takes it as the KL reference.

@@ -34,6 +34,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageOps
 
 from .identifiers import mask_identifiers
+from .progress import Progress, on_terminal
 from .records import SKIPPED_FILE, write_jsonl, write_text_atomic
 
 logger = logging.getLogger("selfplay.prepare")
@@ -149,6 +150,7 @@ def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored
     summary = Summary(domain, src, out, files=len(files), ignored=ignored)
     rows: list[dict] = []
     out.mkdir(parents=True, exist_ok=True)
+    bar = Progress("prepare", len(files), "file", logger=logger) if on_terminal() else None
     for count, path in enumerate(files, start=1):
         source = path.relative_to(src).as_posix()
         written: list[dict] = []
@@ -166,9 +168,13 @@ def convert_folder(domain: str, src: Path, out: Path, files: list[Path], ignored
             logger.warning("prepare: skipped %s: %s", path, reason)
         else:
             rows += written
-        if count % PROGRESS_EVERY == 0 and count < len(files):
+        if bar is not None:
+            bar.advance(1, skipped=len(summary.skipped))
+        elif count % PROGRESS_EVERY == 0 and count < len(files):
             logger.info("prepare: %d of %d files, %s, %d skipped", count, len(files),
                         _count(len(rows), "image"), len(summary.skipped))
+    if bar is not None:
+        bar.close(None)
     summary.converted = len(rows)
     summary.without_text = sum(row["text"] is None for row in rows)
     write_jsonl(out / MANIFEST_FILE, rows)

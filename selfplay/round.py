@@ -28,6 +28,7 @@ from .images import blind_image
 from .learner import Group, RoleLearner
 from .metrics import round_metrics
 from .plays import ASKED, BORROWED, LABELLED, Play, Question
+from .progress import phase
 
 def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> list[Play]:
     """The answerer answers every parsed question K times from the image, and B times blind."""
@@ -131,12 +132,16 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
     calls, sequences = engine.stats.calls, engine.stats.sequences
     mine = shard(items, rank, world_size)
     loaded = [(item, image) for item in mine if (image := data.image(item)) is not None]
-    if labels is None:
-        plays = ask_and_borrow(engine, cfg, loaded, round_index, world_size)
-    else:
-        plays = ask_labelled(cfg, loaded, labels, round_index)
+    name = f"round {round_index + 1}/{cfg.game.rounds}"
+    with phase(f"{name} ask", len(loaded)):
+        if labels is None:
+            plays = ask_and_borrow(engine, cfg, loaded, round_index, world_size)
+        else:
+            plays = ask_labelled(cfg, loaded, labels, round_index)
     lap("ask")
-    plays = answer(engine, cfg, plays)
+    posed = sum(q.question is not None for play in plays for q in play.questions)
+    with phase(f"{name} answer", posed * (2 if cfg.game.blind_answers else 1), "question"):
+        plays = answer(engine, cfg, plays)
     lap("answer")
     plays = gather_object(plays) if world_size > 1 else plays
     scored = score(cfg, plays, round_index)
@@ -146,7 +151,8 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
                "generate/calls": engine.stats.calls - calls, "generate/sequences": engine.stats.sequences - sequences}
     groups = {"questioner": scored.questioner_groups, "answerer": scored.answerer_groups}
     for role in cfg.train.phase_order:
-        trained = learners[role].learn(groups[role], round_index)
+        with phase(f"{name} learn {role}", learners[role].steps if groups[role] else 0, "step"):
+            trained = learners[role].learn(groups[role], round_index)
         metrics.update({f"trl/{role}/{key}": value for key, value in trained.items()})
         lap(f"learn_{role}")
     metrics.update(round_metrics(scored.games))

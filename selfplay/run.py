@@ -24,6 +24,9 @@ def run(argv: list[str] | None = None) -> int:
 
     try:
         main(cfg)
+    except ConfigError as error:  # what only the run can check: a tracker package that is missing
+        print(f"selfplay: config error: {error}", file=sys.stderr)
+        return 2
     except CheckpointError as error:
         print(f"selfplay: {error}", file=sys.stderr)
         return 2

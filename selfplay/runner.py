@@ -20,6 +20,9 @@ from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
 from .config import RunConfig
 from .config_parser import write_resolved
 from .records import EVAL_FILE, METRICS_FILE, append_jsonl, append_round_records
+from .report import write_report
+from .threads import use_available_cores
+from .tracking import TENSORBOARD_DIR, RunTracker, tracker_names
 
 log = logging.getLogger("selfplay")
 
@@ -76,7 +79,7 @@ def main(cfg: RunConfig) -> list[dict]:
     """Run (or, with checkpoint.resume, continue) every round of `cfg`; returns this call's per-round metrics."""
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import gather_object, set_seed
+    from accelerate.utils import ProjectConfiguration, gather_object, set_seed
 
     from .manifest import ImageTextData
     from .engine import HFEngine
@@ -84,14 +87,18 @@ def main(cfg: RunConfig) -> list[dict]:
     from .learner import RoleLearner
     from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype
 
+    output_dir = Path(cfg.output_dir)
     # accelerate only forms a gloo group over CPU processes (torchrun) when asked for the CPU.
     multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
-    accelerator = Accelerator(cpu=multi_cpu)
+    accelerator = Accelerator(cpu=multi_cpu, log_with=tracker_names(cfg.report_to) or None,
+                              project_config=ProjectConfiguration(project_dir=str(output_dir),
+                                                                  logging_dir=str(output_dir / TENSORBOARD_DIR)))
     setup_logging(accelerator.is_main_process)
-    output_dir = Path(cfg.output_dir)
+    use_available_cores(accelerator.device.type == "cpu")
     resume_from = start_point(cfg, output_dir)
     if accelerator.is_main_process:
         write_resolved(cfg, output_dir / "config.yaml")
+    tracker = RunTracker(accelerator, cfg)
     set_seed(cfg.train.seed)
 
     started = time.perf_counter()
@@ -121,10 +128,10 @@ def main(cfg: RunConfig) -> list[dict]:
     learners = {
         "questioner": RoleLearner("questioner", model, processor, group_size=g.questions_per_item,
                                   steps=t.questioner_steps, max_completion_length=g.question_max_new_tokens,
-                                  **_shared_learner_args(cfg, accelerator.num_processes)),
+                                  tracker=tracker, **_shared_learner_args(cfg, accelerator.num_processes)),
         "answerer": RoleLearner("answerer", model, processor, group_size=g.answers_per_question,
                                 steps=t.answerer_steps, max_completion_length=g.answer_max_new_tokens,
-                                **_shared_learner_args(cfg, accelerator.num_processes)),
+                                tracker=tracker, **_shared_learner_args(cfg, accelerator.num_processes)),
     }
     log.info("self-play: %d rounds of %d items, G=%d questions per item, K=%d answers (+%d blind), "
              "%d process(es); output in %s", g.rounds, g.items_per_round, g.questions_per_item,
@@ -150,7 +157,7 @@ def main(cfg: RunConfig) -> list[dict]:
     evaluator = RoundEvaluator(cfg, eval_file, model, processor, output_dir) \
         if eval_file and accelerator.is_main_process else None
     if evaluator and first_round == 0:
-        evaluator(-1)
+        tracker.log_round(-1, evaluator(-1))
     history = []
     for round_index in range(first_round, g.rounds):
         set_seed(cfg.train.seed + round_index, device_specific=True)
@@ -168,6 +175,9 @@ def main(cfg: RunConfig) -> list[dict]:
             save_checkpoint(output_dir, round_index, model, learners, cfg, rng_states)
             prune(output_dir, cfg.checkpoint.keep_last)
             metrics["time/save"] = time.perf_counter() - saving
+            if cfg.report.every and ((round_index + 1) % cfg.report.every == 0 or round_index + 1 == g.rounds):
+                write_report(output_dir)
+        tracker.log_round(round_index, metrics)
         accelerator.wait_for_everyone()
         history.append(metrics)
         log.info("round %d/%d: questioner reward %.3f (format ok %d/%d, %d borrowed), answerer reward %.3f, p mean "
@@ -177,6 +187,7 @@ def main(cfg: RunConfig) -> list[dict]:
                  metrics["answerer/reward_mean"], metrics.get("questioner/p_mean", 0.0), metrics["kept"],
                  100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
                  metrics["time/round"], metrics.get("time/save", 0.0))
+    tracker.finish()
     log.info("done: played rounds %d to %d of %d in %.1fs; metrics in %s", first_round + 1, g.rounds, g.rounds,
              time.perf_counter() - started, output_dir / METRICS_FILE)
     return history

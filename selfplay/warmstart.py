@@ -99,17 +99,6 @@ def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: in
     return rows
 
 
-def _progress_callback():
-    from transformers import TrainerCallback
-
-    class Progress(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:
-                log.info("warm start: step %d/%d, loss %.3f", state.global_step, state.max_steps, logs["loss"])
-
-    return Progress()
-
-
 def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, steps: int = 300,
                language_domains: tuple[str, ...] = (), mix_in: Callable[[int], list[dict]] | None = None,
                batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0) -> Path:
@@ -144,6 +133,8 @@ def train_sft(model, processor, rows: list[dict], steps: int, schedule: str, *, 
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
 
+    from .progress import training_progress
+
     with tempfile.TemporaryDirectory(prefix="selfplay-warmstart-") as scratch:
         args = SFTConfig(output_dir=scratch, max_steps=steps, per_device_train_batch_size=batch_size,
                          learning_rate=learning_rate, lr_scheduler_type=schedule, warmup_steps=max(1, steps // 20),
@@ -151,7 +142,7 @@ def train_sft(model, processor, rows: list[dict], steps: int, schedule: str, *, 
                          seed=seed, max_length=None, dataloader_pin_memory=False, gradient_checkpointing=False,
                          disable_tqdm=True, bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available())
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                             processing_class=processor, callbacks=[_progress_callback()])
+                             processing_class=processor, callbacks=[training_progress("warm start", estimate_after=10, logger=log)])
         trainer.remove_callback(PrinterCallback)
         trainer.train()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
