@@ -31,16 +31,20 @@ def build_tiny(argv: list[str]) -> int:
 
 def export(argv: list[str]) -> int:
     from .checkpoint import CheckpointError
-    from .export import export_round
+    from .export import MERGE_DTYPES, export_round
 
     parser = argparse.ArgumentParser(prog="selfplay export", description=COMMANDS["export"])
     parser.add_argument("round_dir", help="a round folder, e.g. runs/default/rounds/0002")
     parser.add_argument("out_dir")
     parser.add_argument("--role", default="answerer", choices=("questioner", "answerer"))
     parser.add_argument("--merge", action="store_true", help="fold the adapter into the base weights")
+    parser.add_argument("--dtype", choices=MERGE_DTYPES,
+                        help="dtype of the merged weights (default: the base checkpoint's own, bf16 for Qwen-VL)")
     args = parser.parse_args(argv)
+    if args.dtype and not args.merge:
+        parser.error("--dtype applies to --merge only")
     try:
-        out = export_round(args.round_dir, args.role, args.out_dir, merge=args.merge)
+        out = export_round(args.round_dir, args.role, args.out_dir, merge=args.merge, dtype=args.dtype)
     except CheckpointError as error:
         print(f"selfplay export: {error}", file=sys.stderr)
         return 2
