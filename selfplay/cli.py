@@ -10,7 +10,7 @@ COMMANDS = {
     "run": "run self-play (the default): selfplay run [CONFIG.yaml] [--section.key value ...]",
     "build-tiny": "write a tiny random-weight VLM checkpoint folder, offline: selfplay build-tiny OUT_DIR",
     "eval": "accuracy on ground-truth QA: selfplay eval MODEL_OR_ROUND --data QA.jsonl [--games games.jsonl]",
-    "export": "export a round's adapter for serving: selfplay export ROUND_DIR --role answerer [--merge] OUT_DIR",
+    "export": "export a round's adapter for serving: selfplay export ROUND_DIR OUT_DIR --role answerer [--merge [--dtype D]]",
     "prepare": "a folder of DICOM/NIfTI or GeoTIFF plus text to a manifest: selfplay prepare medical|remote-sensing SRC OUT",
 }
 
