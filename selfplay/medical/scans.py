@@ -81,8 +81,10 @@ def is_medical_file(path) -> bool:
         return False
     if head[_DICOM_MAGIC_OFFSET:] == b"DICM":
         return True
-    return len(head) >= 8 and any(struct.unpack(order + "HH", head[:4])[0] in _BARE_DATASET_GROUPS
-                                  and struct.unpack(order + "HH", head[:4])[1] < 0x0100 for order in "<>")
+    if len(head) < 8:
+        return False
+    tags = (struct.unpack(order + "HH", head[:4]) for order in "<>")  # little, then big endian
+    return any(group in _BARE_DATASET_GROUPS and element < 0x0100 for group, element in tags)
 
 
 def _resolve_window(window) -> tuple[float, float] | None:
