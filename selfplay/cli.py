@@ -11,7 +11,7 @@ COMMANDS = {
     "run": "run self-play (the default): selfplay run [CONFIG.yaml] [--section.key value ...]",
     "build-tiny": "write a tiny random-weight VLM checkpoint folder, offline: selfplay build-tiny OUT_DIR",
     "eval": "accuracy on ground-truth QA: selfplay eval MODEL_OR_ROUND --data QA.jsonl [--games games.jsonl]",
-    "export": "export a round's adapter for serving: selfplay export ROUND_DIR --role answerer [--merge] OUT_DIR",
+    "export": "export a round's adapter for serving: selfplay export ROUND_DIR OUT_DIR --role answerer [--merge [--dtype D]]",
     "report": "write a run's game report, a static HTML page: selfplay report RUN_DIR [--out DIR]",
     "prepare": "a folder of DICOM/NIfTI or GeoTIFF plus text to a manifest: selfplay prepare medical|remote-sensing SRC OUT",
 }
@@ -33,16 +33,20 @@ def build_tiny(argv: list[str]) -> int:
 
 def export(argv: list[str]) -> int:
     from .checkpoint import CheckpointError
-    from .export import export_round
+    from .export import MERGE_DTYPES, export_round
 
     parser = argparse.ArgumentParser(prog="selfplay export", description=COMMANDS["export"])
     parser.add_argument("round_dir", help="a round folder, e.g. runs/default/rounds/0002")
     parser.add_argument("out_dir")
     parser.add_argument("--role", default="answerer", choices=("questioner", "answerer"))
     parser.add_argument("--merge", action="store_true", help="fold the adapter into the base weights")
+    parser.add_argument("--dtype", choices=MERGE_DTYPES,
+                        help="dtype of the merged weights (default: the base checkpoint's own, bf16 for Qwen-VL)")
     args = parser.parse_args(argv)
+    if args.dtype and not args.merge:
+        parser.error("--dtype applies to --merge only")
     try:
-        out = export_round(args.round_dir, args.role, args.out_dir, merge=args.merge)
+        out = export_round(args.round_dir, args.role, args.out_dir, merge=args.merge, dtype=args.dtype)
     except CheckpointError as error:
         print(f"selfplay export: {error}", file=sys.stderr)
         return 2

@@ -36,8 +36,9 @@ def _f(default: Any, help: str, choices: tuple | None = None) -> Any:
 @dataclass
 class ModelConfig:
     path: str = _f("builtin:shapes-qwen2_vl", "Checkpoint folder loaded with AutoModelForImageTextToText, or a "
-                   "model built offline: builtin:tiny-<family> (random weights; family qwen2_vl, qwen2_5_vl or "
-                   "llava) or builtin:shapes-<family> (that model warm-started on the shapes world).")
+                   "model built offline: builtin:tiny-<family> (random weights; family qwen2_vl, qwen2_5_vl, "
+                   "llava, qwen3_vl or qwen3_5) or builtin:shapes-<family> (that model warm-started on the shapes "
+                   "world).")
     dtype: str = _f("auto", "Weights dtype: auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16 or float16; float16 "
                     "for a GPU without bf16.",
                     ("auto", "float32", "bfloat16", "float16"))
@@ -46,9 +47,15 @@ class ModelConfig:
     lora_rank: int = _f(8, "LoRA rank of both role adapters: 64 for 3B-7B checkpoints (the GPU presets).")
     lora_alpha: int = _f(16, "LoRA alpha of both role adapters: keep it at twice the rank.")
     lora_dropout: float = _f(0.0, "LoRA dropout: 0.05-0.1 if the answerer overfits a small data set.")
-    lora_target_modules: str = _f(r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj)",
+    # The one place that knows the families' layer names: q/k/v/o are the softmax-attention projections of
+    # every family here; in_proj_qkv, in_proj_z and out_proj those of Qwen3.5's linear-attention layers
+    # (three in four of its language layers), which q/k/v/o alone would leave untrained.
+    lora_target_modules: str = _f(r".*language_model.*\.(q_proj|k_proj|v_proj|o_proj|in_proj_qkv|in_proj_z|"
+                                  r"out_proj)",
                                   "Regex over module names the adapters attach to (language layers only: "
-                                  "vision-tower LoRA is experimental in vLLM).")
+                                  "vision-tower LoRA is experimental in vLLM). The default hits the attention "
+                                  "of every language layer of Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5 and "
+                                  "LLaVA.")
     max_pixels: int = _f(56 * 56, "Pixel budget: images are downscaled so that width*height fits; raise it for fine "
                    "findings or small objects, at the cost of more image tokens.")
     min_pixels: int = _f(56 * 56, "Images smaller than this are upscaled (0 to leave them): small chips below the "

@@ -5,6 +5,11 @@ decompression-bomb files raise ``BadImage`` (never a PIL or OS error), so the da
 record the one item. Awkward but valid images (CMYK, 16-bit, palette, alpha, 1-bit, grayscale) are
 converted to RGB rather than skipped, and every image is fitted to the model's pixel budget.
 ``blind_image`` is what the answerer sees when it is asked without the picture.
+
+A DICOM, NIfTI or GeoTIFF listed directly in a manifest is skipped with a reason that names the way in,
+``selfplay prepare medical|remote-sensing``, rather than read here: those files need choices a row cannot
+hold (a window in HU, a frame or slice, bands and a stretch; a scene is many tiles, not one image), the
+readers are optional packages, and prepare writes the previews and masks identifiers in the text.
 """
 
 from __future__ import annotations
@@ -27,6 +32,12 @@ BLIND_MODES = ("blank", "none")
 _WHITE = (255, 255, 255)
 _HIGH_BIT_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+_PREPARE_HINTS = (  # (what the file is, how to tell from its name or first bytes, the prepare domain)
+    ("a DICOM file", lambda name, head: name.endswith((".dcm", ".dicom")) or head[128:132] == b"DICM", "medical"),
+    ("a NIfTI volume", lambda name, head: name.endswith((".nii", ".nii.gz")), "medical"),
+    ("a TIFF that PIL cannot read (a GeoTIFF's many bands or 16-bit samples)",
+     lambda name, head: name.endswith((".tif", ".tiff")) or head[:4] in (b"II*\x00", b"MM\x00*"), "remote-sensing"),
+)
 
 
 class BadImage(Exception):
@@ -69,11 +80,26 @@ def _check_file(path: Path) -> None:
         raise BadImage(f"zero-byte file {path}")
 
 
+def _prepare_hint(path: Path) -> str:
+    """For a raw scan or scene PIL cannot open: what it is and the command that turns it into images."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return ""
+    name = path.name.lower()
+    for kind, matches, domain in _PREPARE_HINTS:
+        if matches(name, head):
+            return (f": {kind}; convert it with `selfplay prepare {domain} SRC OUT` and train on the "
+                    f"manifest it writes")
+    return ""
+
+
 def _open(path: Path) -> Image.Image:
     try:
         return Image.open(path)
     except Image.UnidentifiedImageError:
-        raise BadImage(f"not an image (PIL cannot identify {path})") from None
+        raise BadImage(f"not an image (PIL cannot identify {path}){_prepare_hint(path)}") from None
     except Image.DecompressionBombError as exc:
         raise BadImage(f"decompression bomb: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is one bad item

@@ -4,6 +4,13 @@ No model can be downloaded on a CI machine, so tests and the default job use a r
 folder written here: a byte-level BPE tokenizer trained on generated text, a chat template, a
 processor and random weights of a real transformers architecture. Everything downstream loads it
 through `AutoModelForImageTextToText` / `AutoProcessor`, exactly like a Qwen2.5-VL folder.
+
+Families: Qwen2-VL, Qwen2.5-VL, LLaVA (a Llama language model behind a CLIP tower), Qwen3-VL
+(DeepStack: vision features added into the first language layers) and Qwen3.5 (natively multimodal;
+three of every four language layers are Gated DeltaNet linear attention, the fourth gated full
+attention, behind Qwen3-VL's vision tower and processor). Every family keeps the 28-pixel image token
+(patch 14, merge 2), so a 56 px image is 4 tokens in all of them; a real Qwen3-VL or Qwen3.5 uses patch
+16 and says so in its own preprocessor config.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from pathlib import Path
 
 import torch
 
-FAMILIES = ("qwen2_vl", "qwen2_5_vl", "llava")
+FAMILIES = ("qwen2_vl", "qwen2_5_vl", "llava", "qwen3_vl", "qwen3_5")
+_PATCH, _MERGE = 14, 2
 
 SPECIAL_TOKENS = [
     "<|endoftext|>",
@@ -30,6 +38,8 @@ _IMAGE_MARKUP = {
     "qwen2_vl": "<|vision_start|><|image_pad|><|vision_end|>",
     "qwen2_5_vl": "<|vision_start|><|image_pad|><|vision_end|>",
     "llava": "<image>",
+    "qwen3_vl": "<|vision_start|><|image_pad|><|vision_end|>",
+    "qwen3_5": "<|vision_start|><|image_pad|><|vision_end|>",
 }
 
 # One ChatML template for every family; only the image markup differs.
@@ -164,6 +174,61 @@ def _mrope_section(head_dim: int) -> list[int]:
     return [t, h, half - t - h]
 
 
+def _interleaved_mrope_section(rotary_dim: int) -> list[int]:
+    """Qwen3-VL and Qwen3.5 interleave t, h, w over the rotary frequencies: h and w each take every third
+    one, so 3 * section must fit in rotary_dim / 2 (the default [24, 20, 20] fits only 128)."""
+    freqs = rotary_dim // 2
+    h = freqs // 3
+    return [freqs - 2 * h, h, h]
+
+
+def _qwen3_model_and_processor(family: str, tokenizer, hidden: int, layers: int, image_size: int):
+    """Qwen3-VL or Qwen3.5: the same vision tower and processor, different language models."""
+    from transformers import (
+        Qwen2VLImageProcessor,
+        Qwen3_5Config,
+        Qwen3_5ForConditionalGeneration,
+        Qwen3VLConfig,
+        Qwen3VLForConditionalGeneration,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+
+    heads, head_dim = 4, hidden // 4
+    ids = tokenizer.convert_tokens_to_ids
+    text = dict(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 4,
+                num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads // 2,
+                head_dim=head_dim, max_position_embeddings=2048, bos_token_id=ids("<|endoftext|>"),
+                eos_token_id=ids("<|im_end|>"), pad_token_id=tokenizer.pad_token_id)
+    vision = dict(depth=2, hidden_size=hidden, intermediate_size=hidden * 2, num_heads=heads,
+                  patch_size=_PATCH, spatial_merge_size=_MERGE, temporal_patch_size=2, out_hidden_size=hidden,
+                  num_position_embeddings=64)
+    if family == "qwen3_vl":
+        rotary = {"rope_type": "default", "rope_theta": 10000.0, "mrope_interleaved": True,
+                  "mrope_section": _interleaved_mrope_section(head_dim)}
+        text.update(rope_parameters=rotary)
+        vision.update(deepstack_visual_indexes=[1])
+        config_cls, model_cls = Qwen3VLConfig, Qwen3VLForConditionalGeneration
+    else:  # Qwen3.5 rotates a quarter of each head; with 4 layers, layers 0-2 are linear attention
+        rotary = {"rope_type": "default", "rope_theta": 10000.0, "mrope_interleaved": True,
+                  "partial_rotary_factor": 0.25, "mrope_section": _interleaved_mrope_section(head_dim // 4)}
+        text.update(rope_parameters=rotary, linear_num_key_heads=2, linear_num_value_heads=4,
+                    linear_key_head_dim=head_dim, linear_value_head_dim=head_dim)
+        config_cls, model_cls = Qwen3_5Config, Qwen3_5ForConditionalGeneration
+    config = config_cls(text_config=text, vision_config=vision, image_token_id=ids("<|image_pad|>"),
+                        video_token_id=ids("<|video_pad|>"), vision_start_token_id=ids("<|vision_start|>"),
+                        vision_end_token_id=ids("<|vision_end|>"), tie_word_embeddings=True)
+    pixels = image_size * image_size
+    processor = Qwen3VLProcessor(
+        image_processor=Qwen2VLImageProcessor(min_pixels=pixels, max_pixels=pixels, patch_size=_PATCH,
+                                              merge_size=_MERGE, image_mean=[0.5] * 3, image_std=[0.5] * 3),
+        tokenizer=tokenizer,
+        video_processor=Qwen3VLVideoProcessor(patch_size=_PATCH, merge_size=_MERGE),
+        chat_template=tokenizer.chat_template,
+    )
+    return model_cls(config), processor
+
+
 def _llava_model_and_processor(tokenizer, hidden: int, layers: int, image_size: int):
     from transformers import (
         CLIPImageProcessor,
@@ -201,13 +266,16 @@ def build_tiny_vlm(out_dir: str | Path, family: str = "qwen2_vl", *, hidden: int
     """Write a loadable checkpoint folder (config, safetensors weights, tokenizer, processor)."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-    if image_size % 28:
-        raise ValueError(f"image_size must be a multiple of 28 (patch 14 x merge 2), got {image_size}")
+    if image_size % (_PATCH * _MERGE):
+        raise ValueError(f"image_size must be a multiple of {_PATCH * _MERGE} (patch {_PATCH} x merge {_MERGE}), "
+                         f"got {image_size}")
     out = Path(out_dir)
     torch.manual_seed(seed)
     tokenizer = build_tokenizer(family)
     if family == "llava":
         model, processor = _llava_model_and_processor(tokenizer, hidden, layers, image_size)
+    elif family.startswith("qwen3"):
+        model, processor = _qwen3_model_and_processor(family, tokenizer, hidden, layers, image_size)
     else:
         model, processor = _qwen_model_and_processor(family, tokenizer, hidden, layers, image_size)
     model.generation_config.eos_token_id = tokenizer.eos_token_id

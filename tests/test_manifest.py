@@ -201,3 +201,31 @@ def test_shard_rejects_bad_rank():
         shard([1, 2], 2, 2)
     with pytest.raises(ValueError):
         shard([1, 2], 0, 0)
+
+
+def test_raw_scans_and_scenes_in_a_manifest_name_the_prepare_command(tmp_path):
+    """Real files as a PACS or a Sentinel-2 export hands them over, listed straight in a manifest."""
+    pydicom = pytest.importorskip("pydicom")  # noqa: F841
+    nibabel = pytest.importorskip("nibabel")
+    rasterio = pytest.importorskip("rasterio")
+    import numpy as np
+    from dicom_files import write_dicom
+
+    write_dicom(tmp_path / "ct.dcm", np.zeros((4, 4), np.uint16))
+    write_dicom(tmp_path / "1.2.840.10008.504", np.zeros((4, 4), np.uint16))  # a PACS export's UID name
+    nibabel.save(nibabel.Nifti1Image(np.zeros((4, 4, 4), np.float32), np.eye(4)), tmp_path / "brain.nii.gz")
+    with rasterio.open(tmp_path / "scene.tif", "w", driver="GTiff", width=8, height=8, count=4, dtype="uint16",
+                       crs="EPSG:32633", transform=rasterio.Affine(10, 0, 500000, 0, -10, 4600000)) as ds:
+        ds.write(np.ones((4, 8, 8), np.uint16))
+    noisy_png(tmp_path / "ok.png")
+    names = ["ct.dcm", "1.2.840.10008.504", "brain.nii.gz", "scene.tif", "ok.png"]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"image": n}) + "\n" for n in names))
+    data = ImageTextData.open(tmp_path / "m.jsonl", output_dir=None, max_pixels=56 * 56, max_bad_share=1.0)
+    assert [item.image_path.name for item in data.items] == ["ok.png"]
+    reasons = {record["image"].rsplit("/", 1)[-1]: record["reason"] for record in data.skipped}
+    for name, kind, domain in (("ct.dcm", "a DICOM file", "medical"), ("1.2.840.10008.504", "a DICOM file", "medical"),
+                               ("brain.nii.gz", "a NIfTI volume", "medical"),
+                               ("scene.tif", "a TIFF that PIL cannot read", "remote-sensing")):
+        assert reasons[name].startswith(f"not an image (PIL cannot identify {tmp_path / name}): {kind}")
+        assert reasons[name].endswith(f"convert it with `selfplay prepare {domain} SRC OUT` and train on the "
+                                      "manifest it writes")

@@ -10,6 +10,14 @@ a stored unit, which is under one grey level for the usual CT widths. The window
 caller's (a preset name from ``WINDOW_PRESETS`` or ``(centre, width)``), the file's own (VOI LUT
 Sequence, else the first Window Center/Width), else the plane's own min-max.
 
+DICOM as archives hold it: compressed pixel data decodes through pydicom's plugins, and the medical
+extra brings pylibjpeg with its libjpeg (JPEG baseline, extended 12-bit, lossless process 14, JPEG-LS
+lossless and near-lossless) and openjpeg (JPEG 2000, HTJ2K) plugins; RLE and deflate are pydicom's
+own. A syntax no installed plugin decodes is skipped with its name and the packages that would. Files without the 128-byte
+preamble and File Meta Information (old archives) are read with pydicom's ``force`` when they hold
+pixel data, their transfer syntax taken from how the data set itself is encoded. PALETTE COLOR images
+go through their colour LUT to RGB.
+
 pydicom and nibabel are optional: ``pip install "selfplay[medical]"``. A file that cannot be read
 raises ``MedicalImageError`` naming the file and the reason, so the data loader can skip and record it.
 """
@@ -17,6 +25,7 @@ raises ``MedicalImageError`` naming the file and the reason, so the data loader 
 from __future__ import annotations
 
 import importlib
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +41,11 @@ MEDICAL_SUFFIXES: tuple[str, ...] = (".dcm", ".dicom", ".nii", ".nii.gz", ".png"
 _NIFTI_SUFFIXES = (".nii", ".nii.gz")
 _PLAIN_SUFFIXES = (".png", ".jpg", ".jpeg")
 _DICOM_MAGIC_OFFSET = 128
+# A data set written without preamble and File Meta starts with its first element, nearly always in
+# the Identifying group (0008) or, for a few writers, the Command (0000) group; ACR-NEMA-era files too.
+_BARE_DATASET_GROUPS = (0x0000, 0x0008)
+_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+_IMAGE_PIXEL_KEYWORDS = ("Rows", "Columns", "BitsAllocated")
 
 
 class MedicalImageError(ValueError):
@@ -56,15 +70,21 @@ def _suffix(path) -> str:
 
 
 def is_medical_file(path) -> bool:
-    """True for a known suffix, or for a DICOM file named without one (UIDs like ``1.2.840...504``)."""
+    """True for a known suffix, or for a DICOM file named without one (UIDs like ``1.2.840...504``):
+    with the ``DICM`` magic after its preamble, or starting bare with a group 0000/0008 element."""
     if _suffix(path):
         return True
     try:
         with open(path, "rb") as f:
-            f.seek(_DICOM_MAGIC_OFFSET)
-            return f.read(4) == b"DICM"
+            head = f.read(_DICOM_MAGIC_OFFSET + 4)
     except OSError:
         return False
+    if head[_DICOM_MAGIC_OFFSET:] == b"DICM":
+        return True
+    if len(head) < 8:
+        return False
+    tags = (struct.unpack(order + "HH", head[:4]) for order in "<>")  # little, then big endian
+    return any(group in _BARE_DATASET_GROUPS and element < 0x0100 for group, element in tags)
 
 
 def _resolve_window(window) -> tuple[float, float] | None:
@@ -109,29 +129,88 @@ def _min_max(values: np.ndarray) -> np.ndarray:
 
 
 def _read_dataset(path):
+    """The data set with pixel data, read with ``force`` when it has no preamble or File Meta."""
     pydicom = _optional("pydicom")
+    bare = False
     try:
-        ds = pydicom.dcmread(path)
-    except pydicom.errors.InvalidDicomError as exc:
-        raise MedicalImageError(path, f"not a DICOM file ({exc})") from exc
+        try:
+            ds = pydicom.dcmread(path)
+        except pydicom.errors.InvalidDicomError as exc:
+            ds, bare = pydicom.dcmread(path, force=True), str(exc)
     except Exception as exc:  # truncated or corrupt headers raise many kinds of error
         raise MedicalImageError(path, f"unreadable DICOM ({type(exc).__name__}: {exc})") from exc
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise MedicalImageError(path, "no pixel data (PixelData element missing)")
+    has_pixels = any(keyword in ds for keyword in _PIXEL_KEYWORDS)
+    if bare and not has_pixels and "SOPClassUID" not in ds and "Modality" not in ds:
+        raise MedicalImageError(path, f"not a DICOM file ({bare}; read with force it holds no DICOM image)")
+    if not has_pixels:
+        where = "; the file has no File Meta Information either" if bare else ""
+        raise MedicalImageError(path, f"no pixel data (PixelData element missing{where})")
+    if "TransferSyntaxUID" not in ds.file_meta:
+        ds.file_meta.TransferSyntaxUID = _syntax_of_encoding(ds, path)
     return ds
+
+
+def _syntax_of_encoding(ds, path):
+    """A file without a Transfer Syntax UID: native pixel data is encoded as the data set itself is."""
+    uid = _optional("pydicom.uid")
+    if "PixelData" in ds and ds["PixelData"].is_undefined_length:
+        raise MedicalImageError(path, "compressed pixel data without a Transfer Syntax UID: the codec is unknown")
+    implicit, little = ds.original_encoding
+    if implicit and not little:
+        raise MedicalImageError(path, "implicit VR big endian is not a DICOM encoding")
+    return uid.ImplicitVRLittleEndian if implicit else uid.ExplicitVRLittleEndian if little else uid.ExplicitVRBigEndian
+
+
+def _check_decodable(ds, path) -> None:
+    """Name what is missing before pydicom's all-plugins-failed message: an Image Pixel module element,
+    or a decoder for the syntax (and the packages that would bring one)."""
+    missing = [keyword for keyword in _IMAGE_PIXEL_KEYWORDS if keyword not in ds]
+    if missing:
+        raise MedicalImageError(path, f"incomplete Image Pixel module (no {', '.join(missing)})")
+    if "PixelData" not in ds:  # float pixel data is always native
+        return
+    syntax = ds.file_meta.TransferSyntaxUID
+    pixels = _optional("pydicom.pixels")
+    try:
+        decoder = pixels.get_decoder(syntax)
+    except NotImplementedError:
+        raise MedicalImageError(path, f"transfer syntax {syntax.name} ({syntax}): pydicom has no decoder for it "
+                                      "(video and other non-image codecs)") from None
+    if decoder.is_available:
+        return
+    ours = importlib.import_module("pydicom.pixels.decoders.pylibjpeg").DECODER_DEPENDENCIES.get(syntax)
+    fix = (f'pip install "selfplay[medical]" (brings {" and ".join(ours)})' if ours else
+           "install one of: " + "; ".join(decoder.missing_dependencies))
+    raise MedicalImageError(path, f"transfer syntax {syntax.name} ({syntax}): no installed plugin decodes it; {fix}")
 
 
 def _dicom_frame(ds, path, frame: int | None) -> np.ndarray:
     """Decode only the wanted frame of a multi-frame file; the middle one unless told."""
-    count = int(ds.get("NumberOfFrames", 1) or 1)
+    count = _header_int(ds, "NumberOfFrames", 1, path) or 1
     if frame is not None and not 0 <= frame < count:
         raise MedicalImageError(path, f"frame {frame} out of range: the file has {count} frame(s)")
     if count > 1:
         ds.pixel_array_options(index=count // 2 if frame is None else frame)
+    _check_decodable(ds, path)
     try:
         return ds.pixel_array
     except Exception as exc:  # decoders raise many kinds; a truncated PixelData is the common one
         raise MedicalImageError(path, f"cannot decode pixel data ({type(exc).__name__}: {exc})") from exc
+
+
+def _header_int(ds, keyword: str, default: int, path) -> int:
+    """An integer header value; a malformed one (an IS of "1A") is the file's fault, said so."""
+    try:
+        return int(ds.get(keyword, default))
+    except (TypeError, ValueError) as exc:
+        raise MedicalImageError(path, f"unreadable DICOM (bad {keyword}: {exc})") from exc
+
+
+def _palette_to_rgb(ds, arr: np.ndarray) -> Image.Image:
+    """PALETTE COLOR: stored indices through the file's red, green and blue LUTs (8 or 16 bits each)."""
+    rgb = _optional("pydicom.pixels").apply_color_lut(arr, ds)
+    bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    return Image.fromarray(rgb if rgb.dtype == np.uint8 else _scale(rgb, 0, 2 ** bits - 1), "RGB")
 
 
 def _first_value(ds, keyword: str) -> float:
@@ -161,7 +240,8 @@ def _dicom_file_window(ds, values: np.ndarray, path) -> np.ndarray | None:
 
 def read_dicom(path, *, window: str | tuple[float, float] | None = None,
                frame: int | None = None) -> Image.Image:
-    """One DICOM frame as an 8-bit image: mode "L" (MONOCHROME1 inverted so dense is bright), or "RGB".
+    """One DICOM frame as an 8-bit image: mode "L" (MONOCHROME1 inverted so dense is bright), or "RGB"
+    (three samples, or PALETTE COLOR through its LUT).
 
     Stored values go through the Modality LUT (Rescale Slope/Intercept, so CT is in HU) before the
     window; see the module docstring for which window is used.
@@ -169,9 +249,12 @@ def read_dicom(path, *, window: str | tuple[float, float] | None = None,
     centre_width = _resolve_window(window)
     ds = _read_dataset(path)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-    if photometric not in ("MONOCHROME1", "MONOCHROME2") and int(ds.get("SamplesPerPixel", 1)) != 3:
+    samples = _header_int(ds, "SamplesPerPixel", 1, path)
+    if photometric not in ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR") and samples != 3:
         raise MedicalImageError(path, f"unsupported Photometric Interpretation {photometric}")
     arr = _dicom_frame(ds, path, frame)
+    if photometric == "PALETTE COLOR":
+        return _palette_to_rgb(ds, arr)
     if arr.ndim == 3 and arr.shape[-1] == 3:  # RGB (YBR is converted to RGB by pydicom)
         rgb = arr if arr.dtype == np.uint8 else _scale(arr, 0, 2 ** int(ds.BitsStored) - 1)
         return Image.fromarray(rgb, "RGB")
