@@ -32,12 +32,7 @@ BLIND_MODES = ("blank", "none")
 _WHITE = (255, 255, 255)
 _HIGH_BIT_MODES = {"I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
-_PREPARE_HINTS = (  # (what the file is, how to tell from its name or first bytes, the prepare domain)
-    ("a DICOM file", lambda name, head: name.endswith((".dcm", ".dicom")) or head[128:132] == b"DICM", "medical"),
-    ("a NIfTI volume", lambda name, head: name.endswith((".nii", ".nii.gz")), "medical"),
-    ("a TIFF that PIL cannot read (a GeoTIFF's many bands or 16-bit samples)",
-     lambda name, head: name.endswith((".tif", ".tiff")) or head[:4] in (b"II*\x00", b"MM\x00*"), "remote-sensing"),
-)
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
 
 
 class BadImage(Exception):
@@ -81,18 +76,25 @@ def _check_file(path: Path) -> None:
 
 
 def _prepare_hint(path: Path) -> str:
-    """For a raw scan or scene PIL cannot open: what it is and the command that turns it into images."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return ""
+    """For a raw scan or scene PIL cannot open: what it is and the command that turns it into images.
+    A DICOM or NIfTI is told as `selfplay prepare medical` tells it (`medical.scans.is_medical_file`)."""
+    from .medical.scans import is_medical_file
+
     name = path.name.lower()
-    for kind, matches, domain in _PREPARE_HINTS:
-        if matches(name, head):
-            return (f": {kind}; convert it with `selfplay prepare {domain} SRC OUT` and train on the "
-                    f"manifest it writes")
-    return ""
+    if name.endswith((".nii", ".nii.gz")):
+        kind, domain = "a NIfTI volume", "medical"
+    elif not name.endswith((".png", ".jpg", ".jpeg")) and is_medical_file(path):
+        kind, domain = "a DICOM file", "medical"
+    else:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4)
+        except OSError:
+            return ""
+        if not (name.endswith((".tif", ".tiff")) or head in _TIFF_MAGIC):
+            return ""
+        kind, domain = "a TIFF that PIL cannot read (a GeoTIFF's many bands or 16-bit samples)", "remote-sensing"
+    return f": {kind}; convert it with `selfplay prepare {domain} SRC OUT` and train on the manifest it writes"
 
 
 def _open(path: Path) -> Image.Image:
