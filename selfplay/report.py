@@ -47,17 +47,20 @@ def _slug(value) -> str:
 
 
 def thumbnail(image_path: str, folder: Path) -> str | None:
-    """A small PNG copy of an item's image in `folder`, named by a hash of its path; None if unreadable."""
-    from PIL import Image, ImageOps
+    """A small PNG copy of an item's image in `folder`, named by a hash of its path; None if unreadable.
+    Read by `images.load_image`, as the run reads it: EXIF turned, 16-bit stretched, alpha on white."""
+    from PIL import ImageOps
+
+    from .images import BadImage, load_image
 
     name = hashlib.sha1(image_path.encode("utf-8")).hexdigest()[:16] + ".png"
     target = folder / name
     if not target.is_file():
         try:
-            with Image.open(image_path) as image:
-                small = ImageOps.contain(image.convert("RGB"), (THUMB_SIDE, THUMB_SIDE))
-        except (OSError, ValueError):
+            image = load_image(Path(image_path), max_pixels=4 * THUMB_SIDE * THUMB_SIDE)
+        except BadImage:
             return None
+        small = ImageOps.contain(image, (THUMB_SIDE, THUMB_SIDE))
         folder.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{name}.tmp")
         small.save(partial, format="PNG")
