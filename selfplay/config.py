@@ -151,6 +151,12 @@ class TrainConfig:
     loss_type: str = _f("dapo", "TRL GRPO loss type: dapo (TRL's default) normalises over tokens; grpo is the "
                          "original per-sequence mean.", ("grpo", "dapo", "dr_grpo", "bnpo"))
     gradient_checkpointing: bool = _f(False, "Trade compute for memory (turn on for real checkpoints on GPU).")
+    micro_batch_sequences: int = _f(64, "Most sequences one forward and backward pass holds on a process: a GRPO "
+                                    "step over more runs in micro-batches whose gradients accumulate into the same "
+                                    "update (bnpo normalises per micro-batch, the other losses per step), so step "
+                                    "memory is set by this, not by how many groups a round kept. It must divide a "
+                                    "step's sequences, so the largest divisor up to it is used (selfplay/learner.py, "
+                                    "step_plan). Lower it if a step runs out of memory.")
     seed: int = _f(0, "Seed of everything random: data order, sampling, adapters; change it to measure the "
                      "spread over seeds.")
 
@@ -226,6 +232,7 @@ def validate(cfg: RunConfig) -> None:
          "train.phase_order", f"must list questioner and/or answerer once each, got {t.phase_order}")
     need(t.questioner_steps >= 0 and t.answerer_steps >= 0, "train.*_steps", "must be 0 or more")
     need(t.learning_rate > 0, "train.learning_rate", "must be above 0")
+    need(t.micro_batch_sequences >= 1, "train.micro_batch_sequences", "must be at least 1")
     need(t.beta >= 0, "train.beta", "must be 0 or more")
     need(m.lora_rank >= 1, "model.lora_rank", "must be at least 1")
     need(m.max_pixels >= 28 * 28, "model.max_pixels", "must be at least 784 (one 28x28 patch group)")

@@ -8,6 +8,12 @@ else, advantages, the loss, clipping, the KL to the adapter-free base, is TRL's.
 
 Each role owns an AdamW over its own adapter, passed to a new GRPOTrainer every phase, so Adam
 state carries across rounds while the other adapter stays frozen.
+
+A step's groups are replayed as one generation batch (TRL's `steps_per_generation` equals its
+`gradient_accumulation_steps`), so the rollout sees whole groups and the advantages are those of the
+whole step; the forward and backward passes then run in micro-batches whose gradients accumulate
+into one optimizer step (`step_plan`). Memory is set by the micro-batch, not by how many groups a
+round kept.
 """
 
 from __future__ import annotations
@@ -80,18 +86,49 @@ def replay_rollout(groups: list[Group], group_size: int):
     return rollout
 
 
+def micro_batch_size(step_sequences: int, most: int) -> int:
+    """Sequences per forward and backward pass: the largest divisor of a step's sequences up to `most`.
+
+    TRL cuts a step's generation batch into equal micro-batches (its split drops a remainder), so a
+    micro-batch must divide the step: 52 sequences at most 16 at a time run as 4 x 13.
+
+    Example:
+        >>> micro_batch_size(256, 64), micro_batch_size(52, 16), micro_batch_size(8, 100), micro_batch_size(26, 12)
+        (64, 13, 8, 2)
+    """
+    return max(d for d in range(1, min(step_sequences, most) + 1) if step_sequences % d == 0)
+
+
+def step_plan(groups: int, group_size: int, steps: int, world_size: int, most: int) -> tuple[int, int, int]:
+    """(groups per process per step, sequences per micro-batch, micro-batches per step).
+
+    A round's groups are spread over `steps` optimizer steps and `world_size` processes; each
+    process's share of a step runs in micro-batches of at most `most` sequences.
+
+    Example:
+        >>> step_plan(groups=64, group_size=8, steps=2, world_size=1, most=64)  # 256 sequences a step, 4 x 64
+        (32, 64, 4)
+        >>> step_plan(groups=5, group_size=4, steps=2, world_size=1, most=64)  # one micro-batch, as before
+        (3, 12, 1)
+    """
+    per_device = math.ceil(groups / (steps * world_size))
+    micro = micro_batch_size(per_device * group_size, most)
+    return per_device, micro, per_device * group_size // micro
+
+
 class RoleLearner:
     """Runs `steps` GRPO updates of one role's adapter on the groups of a round."""
 
     def __init__(self, role: str, model, processor, *, group_size: int, steps: int, learning_rate: float,
                  weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
                  loss_type: str = "dapo", max_completion_length: int = 32, gradient_checkpointing: bool = False,
-                 world_size: int = 1, seed: int = 0, tracker=None):
+                 micro_batch_sequences: int = 64, world_size: int = 1, seed: int = 0, tracker=None):
         self.role, self.model, self.processor, self.tracker = role, model, processor, tracker
         self.group_size, self.steps, self.world_size = group_size, steps, world_size
         self.beta, self.loss_type, self.seed = beta, loss_type, seed
         self.max_grad_norm, self.learning_rate = max_grad_norm, learning_rate
         self.max_completion_length, self.gradient_checkpointing = max_completion_length, gradient_checkpointing
+        self.micro_batch_sequences = micro_batch_sequences
         params = list(role_parameters(model, role).values())
         if not params:
             raise ValueError(f"model has no adapter named {role!r}")
@@ -109,14 +146,16 @@ class RoleLearner:
 
         from .progress import training_progress
 
-        groups_per_device = math.ceil(len(groups) / (self.steps * self.world_size))
+        _, micro, accumulation = step_plan(len(groups), self.group_size, self.steps, self.world_size,
+                                           self.micro_batch_sequences)
         rows = [{"prompt": g.messages, "group": i} for i, g in enumerate(groups)]
         if groups[0].image is not None:
             for row, g in zip(rows, groups):
                 row["image"] = g.image
         args = GRPOConfig(
             output_dir=self._scratch.name,
-            per_device_train_batch_size=groups_per_device * self.group_size,
+            per_device_train_batch_size=micro,
+            gradient_accumulation_steps=accumulation,  # one generation batch (the step's groups) per optimizer step
             num_generations=self.group_size,
             max_steps=self.steps,
             learning_rate=self.learning_rate,

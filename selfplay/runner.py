@@ -17,7 +17,7 @@ from pathlib import Path
 from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
                          rng_state, save_checkpoint, truncate_records)
 from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .config_parser import write_resolved
 from .records import EVAL_FILE, METRICS_FILE, append_jsonl, append_round_records
 from .report import write_report
@@ -79,7 +79,7 @@ def main(cfg: RunConfig) -> list[dict]:
     """Run (or, with checkpoint.resume, continue) every round of `cfg`; returns this call's per-round metrics."""
     import torch
     from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration, gather_object, set_seed
+    from accelerate.utils import ProjectConfiguration, gather_object, parse_flag_from_env, set_seed
 
     from .manifest import ImageTextData
     from .engine import HFEngine
@@ -87,6 +87,12 @@ def main(cfg: RunConfig) -> list[dict]:
     from .learner import RoleLearner
     from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype
 
+    # accelerate launch marks a DeepSpeed config in the environment; each GRPOTrainer then builds its own
+    # engine even where the run's Accelerator (on CPU) would not.
+    if parse_flag_from_env("ACCELERATE_USE_DEEPSPEED"):
+        raise ConfigError("distributed_type: DEEPSPEED (from the accelerate config) is not supported yet: each GRPO "
+                          "phase makes a new DeepSpeed engine, and a role's second phase under ZeRO-2 does not "
+                          "continue its Adam state (docs/scaling.md). Use launch/multi_gpu.yaml or multi_node.yaml")
     output_dir = Path(cfg.output_dir)
     # accelerate only forms a gloo group over CPU processes (torchrun) when asked for the CPU.
     multi_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -226,4 +232,4 @@ def _shared_learner_args(cfg: RunConfig, world_size: int) -> dict:
     t = cfg.train
     return dict(learning_rate=t.learning_rate, weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
                 beta=t.beta, loss_type=t.loss_type, gradient_checkpointing=t.gradient_checkpointing,
-                world_size=world_size, seed=t.seed)
+                micro_batch_sequences=t.micro_batch_sequences, world_size=world_size, seed=t.seed)

@@ -42,6 +42,7 @@ def test_resume_flag_forms():
     ({"model": {"min_pixels": 10**9}}, "model.min_pixels"),
     ({"data": {"source": "/no/such/manifest.jsonl"}}, "data.source"),
     ({"train": {"phase_order": ["answerer", "answerer"]}}, "train.phase_order"),
+    ({"train": {"micro_batch_sequences": 0}}, "train.micro_batch_sequences"),
 ])
 def test_errors_name_the_key(raw, key):
     with pytest.raises(ConfigError) as error:

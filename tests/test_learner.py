@@ -104,3 +104,59 @@ def test_replay_hands_each_group_its_own_samples_in_order(pair, monkeypatch):
 
 def test_recorded_reward_passes_values_through():
     assert recorded_reward(["x", "y"], recorded_reward=[1, -0.5]) == [1.0, -0.5]
+
+
+def _seeded_pair(tiny_qwen):
+    """The tiny model with both adapters, the answerer's B made non-zero (seeded) so every LoRA weight
+    has a gradient on the first step."""
+    torch.manual_seed(0)
+    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
+    model = attach_role_adapters(model, ModelConfig())
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in role_parameters(model, "answerer").items():
+            if "lora_B" in name:
+                p.copy_(0.05 * torch.randn(p.shape, generator=generator))
+    return model, processor
+
+
+def _step(tiny_qwen, groups, micro_batch_sequences, steps=1, loss_type="dapo"):
+    """One role's GRPO phase with plain SGD (the update is the gradient itself, so a wrongly scaled, lost or
+    extra micro-batch moves the adapter elsewhere; Adam would hide a scale error); returns the answerer's
+    weights after it and the batch size of every forward pass."""
+    model, processor = _seeded_pair(tiny_qwen)
+    learner = RoleLearner("answerer", model, processor, group_size=4, steps=steps, learning_rate=1.0,
+                          max_grad_norm=1e9, loss_type=loss_type, micro_batch_sequences=micro_batch_sequences)
+    learner.optimizer = torch.optim.SGD(list(role_parameters(model, "answerer").values()), lr=1.0)
+    learner.scheduler = torch.optim.lr_scheduler.LambdaLR(learner.optimizer, lambda step: 1.0)
+    passes = []
+    hook = model.register_forward_pre_hook(lambda m, args, kwargs: passes.append(kwargs["input_ids"].shape[0]),
+                                           with_kwargs=True)
+    learner.learn(groups, round_index=0)
+    hook.remove()
+    return _snapshot(model, "answerer"), passes
+
+
+@pytest.mark.parametrize("loss_type", ["dapo", "grpo"])
+def test_a_micro_batched_step_is_the_whole_step(tiny_qwen, loss_type):
+    """Four groups of four answers in one GRPO step: as one pass of 16 sequences, or as 4 accumulated
+    micro-batches of 4 (the adapter must land in the same place), or as 4 optimizer steps (it must not)."""
+    model, processor = _seeded_pair(tiny_qwen)
+    engine = HFEngine(model, processor)
+    colours = ((200, 0, 0), (0, 0, 200), (0, 160, 0), (220, 220, 0))
+    prompts = [Prompt([{"role": "user", "content": f"What colour is image {i}?"}], Image.new("RGB", (56, 56), c))
+               for i, c in enumerate(colours)]
+    samples = engine.generate("answerer", prompts, 4, max_new_tokens=6)
+    rewards = [[1.0, 0.0, 0.0, 0.5], [0.0, 1.0, 1.0, 0.0], [0.2, 0.9, 0.4, 0.1], [1.0, 1.0, 0.0, 0.3]]
+    groups = [Group(p.messages, p.image, s, r) for p, s, r in zip(prompts, samples, rewards)]
+    before = _snapshot(model, "answerer")
+
+    whole, whole_passes = _step(tiny_qwen, groups, micro_batch_sequences=16, loss_type=loss_type)
+    micro, micro_passes = _step(tiny_qwen, groups, micro_batch_sequences=4, loss_type=loss_type)
+    separate, _ = _step(tiny_qwen, groups, micro_batch_sequences=4, steps=4, loss_type=loss_type)
+    assert whole_passes == [16] and micro_passes == [4, 4, 4, 4]
+    moved = max((whole[n] - before[n]).abs().max().item() for n in before)
+    assert moved > 1e-3, "the step hardly moved the adapter; the comparison would be vacuous"
+    for name in before:
+        torch.testing.assert_close(micro[name], whole[name], rtol=0, atol=1e-6 * max(moved, 1.0))
+    assert max((separate[n] - whole[n]).abs().max().item() for n in before) > 0.1 * moved

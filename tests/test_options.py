@@ -21,9 +21,11 @@ def test_lora_alpha_and_dropout_reach_the_adapters_config():
 
 def test_the_train_options_reach_both_learners():
     cfg = from_dict({"train": {"learning_rate": 1e-3, "weight_decay": 0.01, "max_grad_norm": 0.5, "beta": 0.04,
-                               "loss_type": "grpo", "gradient_checkpointing": True, "seed": 7}})
+                               "loss_type": "grpo", "gradient_checkpointing": True, "micro_batch_sequences": 16,
+                               "seed": 7}})
     assert _shared_learner_args(cfg, 2) == dict(learning_rate=1e-3, weight_decay=0.01, max_grad_norm=0.5, beta=0.04,
-                                                loss_type="grpo", gradient_checkpointing=True, world_size=2, seed=7)
+                                                loss_type="grpo", gradient_checkpointing=True, micro_batch_sequences=16,
+                                                world_size=2, seed=7)
 
 
 def test_top_p_near_zero_samples_the_greedy_answer(tiny_qwen):
