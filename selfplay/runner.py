@@ -17,7 +17,7 @@ from pathlib import Path
 from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
                          rng_state, save_checkpoint, truncate_records)
 from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .config_parser import write_resolved
 from .records import EVAL_FILE, METRICS_FILE, append_jsonl, append_round_records
 from .report import write_report
@@ -82,7 +82,7 @@ def main(cfg: RunConfig) -> list[dict]:
     from accelerate.utils import ProjectConfiguration, gather_object, set_seed
 
     from .manifest import ImageTextData
-    from .engine import HFEngine
+    from .engine import make_engine
     from .round import play_round
     from .learner import RoleLearner
     from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype
@@ -123,8 +123,10 @@ def main(cfg: RunConfig) -> list[dict]:
 
     labels = read_labels(cfg.data.labels) if cfg.game.mode == "supervised" else None
     g, t = cfg.game, cfg.train
-    engine = HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p,
-                      max_sequences=g.generation_batch_size)
+    if cfg.engine == "vllm" and accelerator.num_processes > 1:
+        raise ConfigError("engine: vllm runs in one process here (one engine per process over its shard is not "
+                          "built yet); launch one process, with vllm.tensor_parallel_size for several GPUs")
+    engine = make_engine(cfg, model, processor, model_path)
     learners = {
         "questioner": RoleLearner("questioner", model, processor, group_size=g.questions_per_item,
                                   steps=t.questioner_steps, max_completion_length=g.question_max_new_tokens,
@@ -146,6 +148,8 @@ def main(cfg: RunConfig) -> list[dict]:
         state = load_checkpoint(resume_from, model, learners, cfg, accelerator.process_index,
                                 accelerator.num_processes)
         first_round = state["next_round"]
+        for role in ROLES:
+            engine.refresh(role)
         if accelerator.is_main_process:
             truncate_records(output_dir, state["record_bytes"])
         log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
@@ -226,4 +230,4 @@ def _shared_learner_args(cfg: RunConfig, world_size: int) -> dict:
     t = cfg.train
     return dict(learning_rate=t.learning_rate, weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
                 beta=t.beta, loss_type=t.loss_type, gradient_checkpointing=t.gradient_checkpointing,
-                world_size=world_size, seed=t.seed)
+                world_size=world_size, seed=t.seed, correct_sampler=cfg.engine == "vllm")
