@@ -199,8 +199,8 @@ class VLLMConfig:
     enable_sleep_mode: bool = _f(True, "Free vLLM's GPU memory (weights to CPU, KV cache dropped) while the roles "
                                  "learn, so one GPU holds both; CUDA only, off on CPU.")
     tensor_parallel_size: int = _f(1, "GPUs one engine shards the model over, for a model that does not fit one.")
-    max_model_len: int = _f(4096, "Longest prompt plus completion vLLM schedules: the prompt with its image tokens "
-                            "plus game.question_max_new_tokens.")
+    max_model_len: int = _f(0, "Longest prompt plus completion vLLM schedules (0: the model's own context "
+                            "length): lower it to save KV-cache memory on a long-context model.")
     enforce_eager: bool = _f(False, "Skip CUDA graph capture: faster start, slower generation; on for debugging.")
 
 
@@ -278,7 +278,7 @@ def validate(cfg: RunConfig) -> None:
         need(0 < v.gpu_memory_utilization <= 1, "vllm.gpu_memory_utilization", "must be in (0, 1]")
         need(v.cpu_kv_cache_gib >= 1, "vllm.cpu_kv_cache_gib", "must be at least 1")
         need(v.tensor_parallel_size >= 1, "vllm.tensor_parallel_size", "must be at least 1")
-        need(v.max_model_len >= 1, "vllm.max_model_len", "must be at least 1")
+        need(v.max_model_len >= 0, "vllm.max_model_len", "must be 0 (the model's own) or more")
         # vLLM serves LoRA on the language model; its vision-tower LoRA is experimental.
         tower = [word for word in ("visual", "vision_tower", "vision_model") if word in m.lora_target_modules]
         need(not tower, "model.lora_target_modules", f"names the vision tower ({', '.join(tower)}); vLLM serves "

@@ -74,7 +74,7 @@ class VLLMEngine:
             model=str(model_path), dtype=dtype, seed=seed,
             enable_lora=True, max_loras=len(ROLES), max_lora_rank=cfg.max_lora_rank,
             gpu_memory_utilization=cfg.gpu_memory_utilization, tensor_parallel_size=cfg.tensor_parallel_size,
-            max_model_len=cfg.max_model_len, max_num_seqs=max_sequences, enforce_eager=cfg.enforce_eager,
+            max_model_len=cfg.max_model_len or None, max_num_seqs=max_sequences, enforce_eager=cfg.enforce_eager,
             enable_sleep_mode=self.sleeps, logprobs_mode="processed_logprobs",
             limit_mm_per_prompt={"image": 1, "video": 0},
         )
