@@ -5,7 +5,6 @@ they are skipped, unless SELFPLAY_REQUIRE_VLLM=1 (CI), where a missing environme
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,14 +27,23 @@ def vllm_python() -> str:
     return python
 
 
-@pytest.mark.parametrize("checks", ["check_engine.py", "check_round.py"])
-def test_in_the_vllm_environment(checks, tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+def _run_checks(checks: str, tmp_path, **given) -> None:
+    """pytest on tests/vllm_env/`checks` with the vLLM environment's python; `given`: SELFPLAY_TEST_* paths."""
+    python = vllm_python()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")]),
+           **{f"SELFPLAY_TEST_{name.upper()}": str(path) for name, path in given.items()}}
     env.pop("SELFPLAY_ARTIFACTS", None)
-    result = subprocess.run([vllm_python(), "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+    result = subprocess.run([python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                              "--basetemp", str(tmp_path / "basetemp"), str(CHECKS / checks)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
-    sys.stdout.write(result.stdout[-6000:])
-    sys.stderr.write(result.stderr[-6000:])
-    assert result.returncode == 0, f"{checks} failed in {vllm_python()}:\n{result.stdout[-6000:]}"
-    assert " passed" in result.stdout and "skipped" not in result.stdout.splitlines()[-1]
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 0, f"{checks} failed in {python}:\n{result.stdout[-8000:]}"
+    assert " passed" in summary and "skipped" not in summary, summary
+
+
+def test_engine_against_peft(tiny_qwen, tmp_path):
+    _run_checks("check_engine.py", tmp_path, tiny_model=tiny_qwen)
+
+
+def test_round_records_and_resumes(warm_qwen, shapes_world, tmp_path):
+    _run_checks("check_round.py", tmp_path, warm_model=warm_qwen, world=shapes_world)

@@ -27,17 +27,17 @@ def _prompts() -> list[Prompt]:
 
 
 @pytest.fixture(scope="module")
-def served(tiny_qwen):
+def served(tiny_model):
     """The tiny model with two different random adapters, and both engines over it."""
-    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
-    model = attach_role_adapters(model, ModelConfig(path=str(tiny_qwen)))
+    model, processor = load_model_and_processor(tiny_model, torch.float32)
+    model = attach_role_adapters(model, ModelConfig(path=str(tiny_model)))
     torch.manual_seed(0)
     for role in ROLES:
         for name, p in role_parameters(model, role).items():
             if "lora_B" in name:  # B starts at zero: make each role differ from the base and from the other
                 torch.nn.init.normal_(p, std=0.5)
     model.eval()
-    engine = VLLMEngine(model, processor, tiny_qwen, VLLMConfig(max_lora_rank=8), temperature=1.0, max_sequences=64)
+    engine = VLLMEngine(model, processor, tiny_model, VLLMConfig(max_lora_rank=8), temperature=1.0, max_sequences=64)
     return model, processor, engine
 
 
