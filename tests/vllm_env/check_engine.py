@@ -90,17 +90,36 @@ def _teacher_forced(model, processor, prompt, completion_ids, temperature, suppr
     return logits.log_softmax(-1).gather(1, torch.tensor(completion_ids)[:, None])[:, 0]
 
 
+def test_both_roles_in_one_call_match_separate_calls(served):
+    _, _, engine = served
+    engine.temperature, calls = 0.0, engine.stats.calls
+    try:
+        together = engine.generate_batch([(role, _prompts(), 1, MAX_NEW) for role in ROLES])
+        assert engine.stats.calls == calls + 1
+        apart = [engine.generate(role, _prompts(), 1, MAX_NEW) for role in ROLES]
+    finally:
+        engine.temperature = 1.0
+    ids = lambda groups: [g[0].completion_ids for g in groups]  # noqa: E731
+    assert [ids(x) for x in together] == [ids(x) for x in apart] and ids(together[0]) != ids(together[1])
+
+
 def test_logprobs_are_the_sampled_tokens(served):
+    """At temperature 0.7: vLLM's log-probs are taken after temperature, as the learner computes them."""
     model, processor, engine = served
     suppressed = sorted(set(processor.tokenizer.all_special_ids) - set(engine.eos_ids))
     model.set_adapter("answerer")
     checked = 0
-    for prompt, group in zip(_prompts(), engine.generate("answerer", _prompts(), 4, MAX_NEW)):
+    engine.temperature = 0.7
+    try:
+        groups = engine.generate("answerer", _prompts(), 4, MAX_NEW)
+    finally:
+        engine.temperature = 1.0
+    for prompt, group in zip(_prompts(), groups):
         for sample in group:
             assert len(sample.logprobs) == len(sample.completion_ids) > 0
             assert not set(sample.completion_ids[:-1]) & set(engine.eos_ids)
             assert not set(sample.completion_ids) & set(suppressed)
-            expected = _teacher_forced(model, processor, prompt, sample.completion_ids, engine.temperature, suppressed)
+            expected = _teacher_forced(model, processor, prompt, sample.completion_ids, 0.7, suppressed)
             assert torch.allclose(torch.tensor(sample.logprobs), expected, atol=1e-3), (sample.logprobs, expected)
             checked += 1
     assert checked == len(_prompts()) * 4
