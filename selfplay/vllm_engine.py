@@ -129,7 +129,7 @@ class VLLMEngine:
                 requests.append(request)
                 params.append(sampling)
                 loras.append(self.lora_requests[role] if role is not None else None)
-        outputs = iter(self.llm.generate(requests, params, lora_request=loras, use_tqdm=False))
+        outputs = iter(self.llm.generate(requests, params, lora_request=loras, use_tqdm=False) if requests else [])
         results = []
         for _, prompts, n, _ in calls:
             results.append([self._samples(next(outputs)) for _ in prompts])

@@ -101,6 +101,7 @@ def test_both_roles_in_one_call_match_separate_calls(served):
         engine.temperature = 1.0
     ids = lambda groups: [g[0].completion_ids for g in groups]  # noqa: E731
     assert [ids(x) for x in together] == [ids(x) for x in apart] and ids(together[0]) != ids(together[1])
+    assert engine.generate("answerer", [], 4, MAX_NEW) == []  # a shard with nothing to ask
 
 
 def test_logprobs_are_the_sampled_tokens(served):
