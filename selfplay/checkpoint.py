@@ -39,7 +39,9 @@ BREAKING_KEYS = ("model.path", "model.lora_rank", "model.lora_alpha", "model.lor
                  "model.lora_dropout", "model.dtype")
 # Safe to change between a run and its resumption.
 FREE_KEYS = ("game.rounds", "output_dir", "cache_dir", "checkpoint.resume", "checkpoint.keep_last",
-             "eval.data", "eval.every", "eval.max_questions")
+             "eval.data", "eval.every", "eval.max_questions", "engine", "vllm.gpu_memory_utilization",
+             "vllm.cpu_kv_cache_gib", "vllm.max_lora_rank", "vllm.enable_sleep_mode", "vllm.tensor_parallel_size",
+             "vllm.max_model_len", "vllm.enforce_eager")
 
 log = logging.getLogger("selfplay.checkpoint")
 

@@ -186,6 +186,30 @@ class ReportConfig:
                     "games.jsonl grows so large that rewriting the report slows the rounds.")
 
 
+# vLLM accepts only these LoRA ranks (vllm.config.lora.LoRAConfig.max_lora_rank).
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+ENGINES = ("hf", "vllm")
+
+
+@dataclass
+class VLLMConfig:
+    """Settings of the vLLM rollout engine (`engine: vllm`); ignored by the HF engine."""
+    gpu_memory_utilization: float = _f(0.3, "Share of the GPU's memory vLLM takes for weights and KV cache, beside "
+                                       "the trainer on the same GPU: raise it with sleep mode on or for long "
+                                       "rollouts, lower it if training runs out of memory.")
+    cpu_kv_cache_gib: int = _f(1, "CPU only: GiB of RAM for vLLM's KV cache (VLLM_CPU_KVCACHE_SPACE); vLLM's own "
+                               "default takes most of the machine.")
+    max_lora_rank: int = _f(64, "Largest adapter rank vLLM reserves room for: one of "
+                            f"{', '.join(map(str, VLLM_LORA_RANKS))}, at least model.lora_rank; a smaller one "
+                            "saves memory.")
+    enable_sleep_mode: bool = _f(True, "Free vLLM's GPU memory (weights to CPU, KV cache dropped) while the roles "
+                                 "learn, so one GPU holds both; CUDA only, off on CPU.")
+    tensor_parallel_size: int = _f(1, "GPUs one engine shards the model over, for a model that does not fit one.")
+    max_model_len: int = _f(0, "Longest prompt plus completion vLLM schedules (0: the model's own context "
+                            "length): lower it to save KV-cache memory on a long-context model.")
+    enforce_eager: bool = _f(False, "Skip CUDA graph capture: faster start, slower generation; on for debugging.")
+
+
 @dataclass
 class RunConfig:
     output_dir: str = _f("runs/default", "Where rounds, metrics.jsonl, games.jsonl and the resolved config go.")
@@ -194,6 +218,9 @@ class RunConfig:
                         "(TRL's names): tensorboard (offline, under output_dir/tensorboard), wandb, trackio, all "
                         "(those installed); each needs its extra, e.g. pip install 'selfplay[tensorboard]'.",
                         ("none", "tensorboard", "wandb", "trackio", "all"))
+    engine: str = _f("hf", "Rollout engine of both roles: hf samples with transformers' generate on the model being "
+                     "trained; vllm serves both adapters from one vLLM engine (pip install 'selfplay[vllm]'; "
+                     "settings in the vllm section), with TRL's importance-sampling correction on.", ENGINES)
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     game: GameConfig = field(default_factory=GameConfig)
@@ -202,6 +229,7 @@ class RunConfig:
     eval: EvalConfig = field(default_factory=EvalConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    vllm: VLLMConfig = field(default_factory=VLLMConfig)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -247,6 +275,21 @@ def validate(cfg: RunConfig) -> None:
     need(cfg.eval.every >= 1, "eval.every", "must be at least 1")
     need(cfg.report.every >= 0, "report.every", "must be 0 (only on request) or more")
     need(cfg.checkpoint.keep_last >= 0, "checkpoint.keep_last", "must be 0 (keep all) or more")
+    need(cfg.engine in ENGINES, "engine", f"must be one of {', '.join(ENGINES)}, got {cfg.engine!r}")
+    if cfg.engine == "vllm":
+        v = cfg.vllm
+        need(v.max_lora_rank in VLLM_LORA_RANKS, "vllm.max_lora_rank",
+             f"vLLM accepts {', '.join(map(str, VLLM_LORA_RANKS))}, got {v.max_lora_rank}")
+        need(v.max_lora_rank >= m.lora_rank, "vllm.max_lora_rank",
+             f"{v.max_lora_rank} is below model.lora_rank {m.lora_rank}; vLLM could not load the adapters")
+        need(0 < v.gpu_memory_utilization <= 1, "vllm.gpu_memory_utilization", "must be in (0, 1]")
+        need(v.cpu_kv_cache_gib >= 1, "vllm.cpu_kv_cache_gib", "must be at least 1")
+        need(v.tensor_parallel_size >= 1, "vllm.tensor_parallel_size", "must be at least 1")
+        need(v.max_model_len >= 0, "vllm.max_model_len", "must be 0 (the model's own) or more")
+        # vLLM serves LoRA on the language model; its vision-tower LoRA is experimental.
+        tower = [word for word in ("visual", "vision_tower", "vision_model") if word in m.lora_target_modules]
+        need(not tower, "model.lora_target_modules", f"names the vision tower ({', '.join(tower)}); vLLM serves "
+             "adapters on the language model only: target language layers, or use engine: hf")
     if g.mode == "supervised":
         need(bool(cfg.data.labels), "data.labels", "game.mode supervised needs a ground-truth QA file")
     if cfg.data.labels:
@@ -254,4 +297,5 @@ def validate(cfg: RunConfig) -> None:
 
 
 SECTIONS = {"model": ModelConfig, "data": DataConfig, "game": GameConfig, "rewards": RewardConfig,
-            "train": TrainConfig, "eval": EvalConfig, "checkpoint": CheckpointConfig, "report": ReportConfig}
+            "train": TrainConfig, "eval": EvalConfig, "checkpoint": CheckpointConfig, "report": ReportConfig,
+            "vllm": VLLMConfig}

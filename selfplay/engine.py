@@ -1,7 +1,9 @@
 """Rollout engines: sample completions for one role's adapter, batched.
 
-The round only talks to `RolloutEngine.generate`. `HFEngine` runs transformers' `generate` on the
-PeftModel that is being trained; a vLLM multi-LoRA engine can stand behind the same call.
+The round only talks to `RolloutEngine`: `generate`, `release` before the roles learn and
+`refresh(role)` after one has. `HFEngine` runs transformers' `generate` on the PeftModel that is being
+trained (nothing to release or refresh); `VLLMEngine` (selfplay/vllm_engine.py) serves both adapters
+from one vLLM engine. `make_engine` is the one place the config's `engine` is read.
 Prompts are rendered exactly as TRL's GRPOTrainer renders them, so the prompt ids an engine returns
 are the ones the learner scores.
 """
@@ -47,6 +49,23 @@ class RolloutEngine(Protocol):
     def generate(self, role: str | None, prompts: list[Prompt], n: int, max_new_tokens: int) -> list[list[Sample]]:
         """n samples per prompt from the adapter of `role` (None: the adapter-free base)."""
 
+    def release(self) -> None:
+        """The round's sampling is over and the roles learn next: free what generation holds."""
+
+    def refresh(self, role: str) -> None:
+        """`role`'s adapter changed in the model (it learned, or a checkpoint was loaded): sample from it now."""
+
+
+def make_engine(cfg, model, processor, model_path) -> RolloutEngine:
+    """The rollout engine `cfg.engine` names, with the game's sampling settings."""
+    g = cfg.game
+    if cfg.engine == "vllm":
+        from .vllm_engine import VLLMEngine
+
+        return VLLMEngine(model, processor, model_path, cfg.vllm, temperature=g.temperature, top_p=g.top_p,
+                          max_sequences=g.generation_batch_size, seed=cfg.train.seed)
+    return HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p, max_sequences=g.generation_batch_size)
+
 
 def render_prompt(messages: list[dict], image: Image.Image | None, processor) -> str:
     """The prompt text TRL's GRPOTrainer builds for the same dataset row."""
@@ -86,6 +105,12 @@ class HFEngine:
                     results[i] = samples
                 advance(len(chunk))
         return results  # type: ignore[return-value]
+
+    def release(self) -> None:
+        """Nothing to free: generation runs on the model being trained."""
+
+    def refresh(self, role: str) -> None:
+        """Nothing to copy: generation reads the live adapters."""
 
     @torch.no_grad()
     def _generate_chunk(self, role, prompts: list[Prompt], n: int, max_new_tokens: int) -> list[list[Sample]]:

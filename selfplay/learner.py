@@ -55,13 +55,31 @@ def _replay_trainer_class():
     from trl import GRPOTrainer
 
     class ReplayGRPOTrainer(GRPOTrainer):
-        """GRPOTrainer that lets `rollout_func` see which dataset rows it is answering for."""
+        """GRPOTrainer that lets `rollout_func` see which dataset rows it is answering for, and applies TRL's
+        vLLM importance-sampling correction to rollouts another sampler made (`correct_sampler`)."""
+
+        def __init__(self, *args, correct_sampler: bool = False, **kwargs):
+            super().__init__(*args, **kwargs)
+            if correct_sampler:
+                # TRL gates the correction on `use_vllm`, which at construction would also start a vLLM of
+                # its own. Raised afterwards, it only turns the correction on: the rollout path then calls
+                # nothing of vLLM but `sync_weights`, and our engine syncs adapters itself (refresh).
+                self.use_vllm = True
+                self.vllm_generation = _AdaptersSyncedByEngine()
+                self._last_loaded_step = -1
 
         def _generate_and_score_completions(self, inputs):
             self.current_rows = inputs
             return super()._generate_and_score_completions(inputs)
 
     return ReplayGRPOTrainer
+
+
+class _AdaptersSyncedByEngine:
+    """What TRL's rollout path calls on its vLLM before sampling; the rollouts here are already recorded."""
+
+    def sync_weights(self) -> None:
+        pass
 
 
 def replay_rollout(groups: list[Group], group_size: int):
@@ -122,10 +140,12 @@ class RoleLearner:
     def __init__(self, role: str, model, processor, *, group_size: int, steps: int, learning_rate: float,
                  weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
                  loss_type: str = "dapo", max_completion_length: int = 32, gradient_checkpointing: bool = False,
-                 micro_batch_sequences: int = 64, world_size: int = 1, seed: int = 0, tracker=None):
+                 micro_batch_sequences: int = 64, world_size: int = 1, seed: int = 0,
+                 correct_sampler: bool = False, tracker=None):
         self.role, self.model, self.processor, self.tracker = role, model, processor, tracker
         self.group_size, self.steps, self.world_size = group_size, steps, world_size
         self.beta, self.loss_type, self.seed = beta, loss_type, seed
+        self.correct_sampler = correct_sampler
         self.max_grad_norm, self.learning_rate = max_grad_norm, learning_rate
         self.max_completion_length, self.gradient_checkpointing = max_completion_length, gradient_checkpointing
         self.micro_batch_sequences = micro_batch_sequences
@@ -183,6 +203,7 @@ class RoleLearner:
             processing_class=self.processor,
             rollout_func=replay_rollout(groups, self.group_size),
             optimizers=(self.optimizer, self.scheduler),
+            correct_sampler=self.correct_sampler,
             callbacks=[training_progress()] + ([self.tracker.trainer_callback(self.role, round_index)]
                                                if self.tracker else []),
         )

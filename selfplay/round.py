@@ -150,9 +150,12 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
                # this process's generate calls and sequences: how well ask and answer were batched
                "generate/calls": engine.stats.calls - calls, "generate/sequences": engine.stats.sequences - sequences}
     groups = {"questioner": scored.questioner_groups, "answerer": scored.answerer_groups}
+    engine.release()
     for role in cfg.train.phase_order:
         with phase(f"{name} learn {role}", learners[role].steps if groups[role] else 0, "step"):
             trained = learners[role].learn(groups[role], round_index)
+        if trained:
+            engine.refresh(role)
         metrics.update({f"trl/{role}/{key}": value for key, value in trained.items()})
         lap(f"learn_{role}")
     metrics.update(round_metrics(scored.games))

@@ -82,7 +82,7 @@ def main(cfg: RunConfig) -> list[dict]:
     from accelerate.utils import ProjectConfiguration, gather_object, parse_flag_from_env, set_seed
 
     from .manifest import ImageTextData
-    from .engine import HFEngine
+    from .engine import make_engine
     from .round import play_round
     from .learner import RoleLearner
     from .modeling import ROLES, attach_role_adapters, load_model_and_processor, resolve_dtype
@@ -129,8 +129,10 @@ def main(cfg: RunConfig) -> list[dict]:
 
     labels = read_labels(cfg.data.labels) if cfg.game.mode == "supervised" else None
     g, t = cfg.game, cfg.train
-    engine = HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p,
-                      max_sequences=g.generation_batch_size)
+    if cfg.engine == "vllm" and accelerator.num_processes > 1:
+        raise ConfigError("engine: vllm runs in one process here (one engine per process over its shard is not "
+                          "built yet); launch one process, with vllm.tensor_parallel_size for several GPUs")
+    engine = make_engine(cfg, model, processor, model_path)
     learners = {
         "questioner": RoleLearner("questioner", model, processor, group_size=g.questions_per_item,
                                   steps=t.questioner_steps, max_completion_length=g.question_max_new_tokens,
@@ -152,6 +154,8 @@ def main(cfg: RunConfig) -> list[dict]:
         state = load_checkpoint(resume_from, model, learners, cfg, accelerator.process_index,
                                 accelerator.num_processes)
         first_round = state["next_round"]
+        for role in ROLES:
+            engine.refresh(role)
         if accelerator.is_main_process:
             truncate_records(output_dir, state["record_bytes"])
         log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
@@ -232,4 +236,5 @@ def _shared_learner_args(cfg: RunConfig, world_size: int) -> dict:
     t = cfg.train
     return dict(learning_rate=t.learning_rate, weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
                 beta=t.beta, loss_type=t.loss_type, gradient_checkpointing=t.gradient_checkpointing,
-                micro_batch_sequences=t.micro_batch_sequences, world_size=world_size, seed=t.seed)
+                micro_batch_sequences=t.micro_batch_sequences, world_size=world_size, seed=t.seed,
+                correct_sampler=cfg.engine == "vllm")

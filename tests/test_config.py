@@ -43,6 +43,11 @@ def test_resume_flag_forms():
     ({"data": {"source": "/no/such/manifest.jsonl"}}, "data.source"),
     ({"train": {"phase_order": ["answerer", "answerer"]}}, "train.phase_order"),
     ({"train": {"micro_batch_sequences": 0}}, "train.micro_batch_sequences"),
+    ({"engine": "sglang"}, "engine"),
+    ({"engine": "vllm", "vllm": {"max_lora_rank": 12}}, "vllm.max_lora_rank"),  # not one of vLLM's ranks
+    ({"engine": "vllm", "model": {"lora_rank": 16}, "vllm": {"max_lora_rank": 8}}, "vllm.max_lora_rank"),
+    ({"engine": "vllm", "vllm": {"gpu_memory_utilization": 1.5}}, "vllm.gpu_memory_utilization"),
+    ({"engine": "vllm", "model": {"lora_target_modules": r".*visual.*\.qkv"}}, "model.lora_target_modules"),
 ])
 def test_errors_name_the_key(raw, key):
     with pytest.raises(ConfigError) as error:
@@ -90,3 +95,9 @@ def test_cpu_config_spells_out_the_defaults():
 
     path = Path(__file__).parent.parent / "configs" / "cpu.yaml"
     assert parse_args([str(path)]) == RunConfig()
+
+
+def test_vllm_settings_are_checked_only_for_the_vllm_engine():
+    assert from_dict({"vllm": {"max_lora_rank": 12}}).engine == "hf"  # the HF engine ignores the section
+    cfg = from_dict({"engine": "vllm", "model": {"lora_rank": 64}, "vllm": {"max_lora_rank": 64}})
+    assert cfg.engine == "vllm" and cfg.vllm.max_lora_rank == 64

@@ -25,7 +25,9 @@ def test_the_train_options_reach_both_learners():
                                "seed": 7}})
     assert _shared_learner_args(cfg, 2) == dict(learning_rate=1e-3, weight_decay=0.01, max_grad_norm=0.5, beta=0.04,
                                                 loss_type="grpo", gradient_checkpointing=True, micro_batch_sequences=16,
-                                                world_size=2, seed=7)
+                                                world_size=2, seed=7, correct_sampler=False)
+    # vLLM's rollouts come from another sampler: TRL's importance-sampling correction is on for them
+    assert _shared_learner_args(from_dict({"engine": "vllm"}), 1)["correct_sampler"] is True
 
 
 def test_top_p_near_zero_samples_the_greedy_answer(tiny_qwen):
