@@ -20,6 +20,7 @@ import logging
 import os
 import random
 import shutil
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
-from .config import RunConfig
+from .config import RunConfig, VLLMConfig
 from .config_parser import to_dict
 from .records import EVAL_FILE, GAMES_FILE, METRICS_FILE, ROUNDS_DIR, round_dir, write_text_atomic
 
@@ -39,9 +40,8 @@ BREAKING_KEYS = ("model.path", "model.lora_rank", "model.lora_alpha", "model.lor
                  "model.lora_dropout", "model.dtype")
 # Safe to change between a run and its resumption.
 FREE_KEYS = ("game.rounds", "output_dir", "cache_dir", "checkpoint.resume", "checkpoint.keep_last",
-             "eval.data", "eval.every", "eval.max_questions", "engine", "vllm.gpu_memory_utilization",
-             "vllm.cpu_kv_cache_gib", "vllm.max_lora_rank", "vllm.enable_sleep_mode", "vllm.tensor_parallel_size",
-             "vllm.max_model_len", "vllm.enforce_eager")
+             "eval.data", "eval.every", "eval.max_questions", "engine",
+             *(f"vllm.{f.name}" for f in fields(VLLMConfig)))  # how rollouts are served, not what is learned
 
 log = logging.getLogger("selfplay.checkpoint")
 

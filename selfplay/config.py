@@ -189,6 +189,9 @@ class ReportConfig:
 # vLLM accepts only these LoRA ranks (vllm.config.lora.LoRAConfig.max_lora_rank).
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
 ENGINES = ("hf", "vllm")
+# Module-name parts of the vision towers of the families here (Qwen-VL `visual`, LLaVA `vision_tower`): vLLM
+# serves adapters on the language model only, so neither the config nor the engine lets one reach these.
+VISION_TOWER_PARTS = ("visual", "vision_tower", "vision_model")
 
 
 @dataclass
@@ -287,7 +290,7 @@ def validate(cfg: RunConfig) -> None:
         need(v.tensor_parallel_size >= 1, "vllm.tensor_parallel_size", "must be at least 1")
         need(v.max_model_len >= 0, "vllm.max_model_len", "must be 0 (the model's own) or more")
         # vLLM serves LoRA on the language model; its vision-tower LoRA is experimental.
-        tower = [word for word in ("visual", "vision_tower", "vision_model") if word in m.lora_target_modules]
+        tower = [word for word in VISION_TOWER_PARTS if word in m.lora_target_modules]
         need(not tower, "model.lora_target_modules", f"names the vision tower ({', '.join(tower)}); vLLM serves "
              "adapters on the language model only: target language layers, or use engine: hf")
     if g.mode == "supervised":

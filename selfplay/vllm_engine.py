@@ -28,15 +28,12 @@ from pathlib import Path
 
 import torch
 
-from .config import VLLMConfig
+from .config import VISION_TOWER_PARTS, VLLMConfig
 from .engine import GenerationStats, Prompt, Sample, render_prompt
 from .modeling import ROLES
 from .progress import advance
 
 log = logging.getLogger("selfplay.vllm")
-
-# Module-name parts of the vision towers of the families here (Qwen-VL `visual`, LLaVA `vision_tower`).
-VISION_PARTS = ("visual", "vision_tower", "vision_model")
 
 
 class VLLMEngine:
@@ -50,7 +47,7 @@ class VLLMEngine:
         self.temperature, self.top_p = temperature, top_p
         self.stats = GenerationStats()
         tower = sorted({name.split(".lora_")[0] for name, _ in model.named_parameters()
-                        if ".lora_" in name and any(part in name.split(".") for part in VISION_PARTS)})
+                        if ".lora_" in name and set(name.split(".")) & set(VISION_TOWER_PARTS)})
         if tower:
             raise ValueError(f"model.lora_target_modules: adapters on the vision tower ({tower[0]}, ...); vLLM "
                              "serves adapters on the language model only")
