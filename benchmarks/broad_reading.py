@@ -113,3 +113,62 @@ def reading_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
                 rows.append(questioner_row(text, question, answer, blank))
     random.Random(seed).shuffle(rows)
     return rows
+
+
+STYLES = ("plain", "field", "grey")
+
+
+def styled(scene, style: str, rng: random.Random):
+    """`scene` (a source scene) drawn in one of STYLES: as the world draws it (plain), on a noisy
+    field of a random colour (field), or in noisy grayscale (grey), as photographs, maps and scans
+    differ in look; colour words cannot be read from a grey image."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from benchmarks.look_stage import _background
+    from selfplay.scene import PALETTE, _draw, render
+
+    if style == "plain":
+        return render(scene)
+    if style == "field":
+        image = _background(rng)
+        draw = ImageDraw.Draw(image)
+        for obj in scene.objects:
+            _draw(draw, obj, scene.size, PALETTE["source"][obj.colour])
+        return image
+    grey = np.asarray(render(scene).convert("L"), dtype=float)
+    noise = np.random.default_rng(rng.getrandbits(32)).normal(0, 7, grey.shape)
+    return Image.fromarray(np.clip(grey * rng.uniform(0.5, 1.0) + noise, 0, 255).round().astype(np.uint8), "L").convert("RGB")
+
+
+def answering_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
+    """Answerer rows for `n` rendered source scenes whose shapes are renamed to NOUNS (consistently
+    within a scene, so a noun never tells which shape it is), drawn in a random one of STYLES.
+
+    Why: the warm start's answerer has only met the source world's nouns, so on a new domain ("Is
+    there a pond?", "Which is higher, the tree or the pond?") it answered in the wrong form (colour
+    words to yes/no questions, source nouns to choices), and training then spent itself on the form,
+    which raises blind answers as much as sighted ones. A pretrained VLM answers any noun in the
+    question's form; these rows teach that (yes/no, a number, one of the offered options, a colour it
+    sees) and nothing about the targets: colours stay what they look like, questions about colour are
+    left out of grey renders, and the nouns hold none of the targets'.
+    """
+    from selfplay.ground_truth import questions
+    from selfplay.scene import PALETTE, SHAPES, make_scene
+    from selfplay.warmstart import answerer_row
+
+    colours = set(PALETTE["source"])
+    rows = []
+    for i in range(n):
+        key = f"warmstart-answering/{seed}/{i}"
+        rng = random.Random(f"{key}/style")
+        scene = make_scene(random.Random(f"{key}/scene"), "source")
+        names = renaming(sorted(SHAPES["source"]), [], random.Random(f"{key}/names"))
+        style = rng.choice(STYLES)
+        image = styled(scene, style, rng)
+        for qa in questions(scene, random.Random(f"{key}/qa"), per_scene):
+            if style == "grey" and colours & set(re.findall(r"[a-z]+", f"{qa.question} {qa.answer}".lower())):
+                continue
+            rows.append(answerer_row(rename(qa.question, names), rename(qa.answer, names), image))
+    random.Random(seed).shuffle(rows)
+    return rows

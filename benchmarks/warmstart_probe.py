@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--language", nargs="*", default=[], choices=DOMAINS[1:])
     parser.add_argument("--reading", action="store_true",
                         help="add broad-vocabulary reading rows, one scene per eight rows (benchmarks/broad_reading.py)")
+    parser.add_argument("--answering", action="store_true",
+                        help="add broad-vocabulary answerer rows in varied styles, one scene per eight rows "
+                             "(benchmarks/broad_reading.py)")
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
     parser.add_argument("--work", type=Path, default=Path("runs/warmstart_probe"))
     parser.add_argument("--cache", default="~/.cache/selfplay")
@@ -86,7 +89,7 @@ def main() -> None:
     from selfplay.modeling import load_model_and_processor
     from selfplay.warmstart import warm_start
 
-    from benchmarks.broad_reading import reading_rows
+    from benchmarks.broad_reading import answering_rows, reading_rows
     from benchmarks.look_stage import warm_start_with_look
 
     report: dict = {"settings": {k: str(v) for k, v in vars(args).items()}}
@@ -95,7 +98,9 @@ def main() -> None:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
         source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
-        reading = (lambda n: reading_rows(n // 8, seed=1)) if args.reading else None
+        def reading(n: int) -> list[dict]:
+            return ((reading_rows(n // 8, seed=1) if args.reading else [])
+                    + (answering_rows(n // 8, seed=1) if args.answering else []))
         if args.look_steps:
             model_dir = warm_start_with_look(base, source, args.out, look_steps=args.look_steps, steps=args.steps,
                                              language_domains=tuple(args.language), mix_in=reading)

@@ -28,3 +28,27 @@ def test_reading_rows_are_text_only_questioner_rows_in_a_broad_vocabulary_withou
         assert row["image"].getextrema() == ((128, 128),) * 3  # blank grey: no image is read
         candidate = parse_candidate(_completion(row), ANSWER_TYPES)
         assert candidate is not None and grounded_in(candidate.question, row["prompt"][0]["content"], WORLD_QUESTION_WORDS)
+
+
+def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_never_a_colour_of_a_grey_image():
+    from benchmarks.broad_reading import answering_rows
+    from roles.answerer import parse_answer
+    from selfplay.scene import PALETTE
+
+    rows = answering_rows(n=80, seed=0)
+    assert rows and [r["completion"] for r in rows] == [r["completion"] for r in answering_rows(n=80, seed=0)]
+    targets = {word for domain in ("scan", "aerial") for shape in SHAPES[domain] for word in (shape, shape + "s")}
+    colours = set(PALETTE["source"])
+    grey = 0
+    for row in rows:
+        question = row["prompt"][-1]["content"]
+        question = question if isinstance(question, str) else " ".join(p.get("text", "") for p in question)
+        answer = parse_answer(_completion(row))
+        words = set(re.findall(r"[a-z]+", f"{question} {answer}".lower()))
+        assert not words & targets and not words & {"circle", "square", "triangle"}
+        pixels = row["image"].convert("RGB")
+        if all(r == g == b for r, g, b in pixels.getdata()):  # a grey render: nothing there says a colour
+            grey += 1
+            assert not words & colours, question
+        assert answer  # an answer in the answerer's format
+    assert 0 < grey < len(rows)  # the styles vary
