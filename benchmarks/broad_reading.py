@@ -115,60 +115,147 @@ def reading_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
     return rows
 
 
-STYLES = ("plain", "field", "grey")
+
+# Basic colour terms (Berlin and Kay's eleven, less black and white, which vanish on dark and light
+# pages), drawn as plain fills: the answerer's colour words are those of any language, not of one world.
+BASIC_COLOURS = {"red": (210, 40, 40), "green": (40, 160, 60), "blue": (40, 80, 210), "yellow": (235, 210, 40),
+                 "purple": (130, 50, 170), "orange": (240, 140, 30), "pink": (240, 150, 190),
+                 "brown": (120, 75, 35), "grey": (150, 150, 150)}
+STYLES = ("plain", "field", "grey", "blank")
+_LIGHT, _DARK = 165, 100  # luminance of a fill that is plainly light, plainly dark
 
 
-def styled(scene, style: str, rng: random.Random):
-    """`scene` (a source scene) drawn in one of STYLES: as the world draws it (plain), on a noisy
-    field of a random colour (field), or in noisy grayscale (grey), as photographs, maps and scans
-    differ in look; colour words cannot be read from a grey image."""
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
+def styled(scene, fills: dict[str, tuple[int, int, int]], style: str, rng: random.Random):
+    """`scene` (a source scene) with each colour word drawn as `fills` gives it, in one of STYLES: on
+    the world's light page (plain), on a noisy field of a random colour (field), in noisy grayscale
+    (grey), or not at all (blank: the blank grey image the blind answers get), as photographs, maps,
+    scans and missing pictures differ; colour words cannot be read from grey or blank images."""
     import numpy as np
     from PIL import Image, ImageDraw
 
     from benchmarks.look_stage import _background
-    from selfplay.scene import PALETTE, _draw, render
+    from selfplay.images import BLANK_GREY
+    from selfplay.scene import _SOURCE_BACKGROUNDS, _draw
 
-    if style == "plain":
-        return render(scene)
-    if style == "field":
-        image = _background(rng)
-        draw = ImageDraw.Draw(image)
-        for obj in scene.objects:
-            _draw(draw, obj, scene.size, PALETTE["source"][obj.colour])
-        return image
-    grey = np.asarray(render(scene).convert("L"), dtype=float)
+    if style == "blank":
+        return Image.new("RGB", (scene.size, scene.size), BLANK_GREY)
+    page = _background(rng) if style == "field" else Image.new(
+        "RGB", (scene.size, scene.size), _SOURCE_BACKGROUNDS[scene.seed % len(_SOURCE_BACKGROUNDS)])
+    draw = ImageDraw.Draw(page)
+    for obj in scene.objects:
+        _draw(draw, obj, scene.size, fills[obj.colour])
+    if style != "grey":
+        return page
+    grey = np.asarray(page.convert("L"), dtype=float)
     noise = np.random.default_rng(rng.getrandbits(32)).normal(0, 7, grey.shape)
-    return Image.fromarray(np.clip(grey * rng.uniform(0.5, 1.0) + noise, 0, 255).round().astype(np.uint8), "L").convert("RGB")
+    return Image.fromarray(np.clip(grey * rng.uniform(0.6, 1.0) + noise, 0, 255).round().astype(np.uint8), "L").convert("RGB")
+
+
+def _choice(obj, noun: str, colour: str, rgb, style: str, rng: random.Random) -> tuple[str, str] | None:
+    """An "A or B?" question about one object, answered with one of the words it offers: its colour
+    (not on grey pages), its size, or whether it is light or dark (bright or dim) where it plainly is."""
+    forms = ["size"] + ([] if style == "grey" else ["colour"])
+    if _luminance(rgb) >= _LIGHT or _luminance(rgb) <= _DARK:
+        forms.append("tone")
+    form = rng.choice(forms)
+    if form == "colour":
+        pair = [colour, rng.choice([c for c in BASIC_COLOURS if c != colour])]
+        answer = colour
+    elif form == "size":
+        pair, answer = ["small", "large"], obj.size
+    else:
+        light, dark = rng.choice((("light", "dark"), ("bright", "dim")))
+        pair, answer = [light, dark], light if _luminance(rgb) >= _LIGHT else dark
+    rng.shuffle(pair)
+    return f"Is the {noun} {pair[0]} or {pair[1]}?", answer
 
 
 def answering_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
-    """Answerer rows for `n` rendered source scenes whose shapes are renamed to NOUNS (consistently
-    within a scene, so a noun never tells which shape it is), drawn in a random one of STYLES.
+    """Answerer rows for `n` source scenes whose shapes are renamed to NOUNS and colours to
+    BASIC_COLOURS (consistently within a scene, so a noun never tells which shape it is), drawn in a
+    random one of STYLES, plus one "A or B?" question per scene where an object allows it.
 
-    Why: the warm start's answerer has only met the source world's nouns, so on a new domain ("Is
-    there a pond?", "Which is higher, the tree or the pond?") it answered in the wrong form (colour
-    words to yes/no questions, source nouns to choices), and training then spent itself on the form,
-    which raises blind answers as much as sighted ones. A pretrained VLM answers any noun in the
-    question's form; these rows teach that (yes/no, a number, one of the offered options, a colour it
-    sees) and nothing about the targets: colours stay what they look like, questions about colour are
-    left out of grey renders, and the nouns hold none of the targets'.
+    Why: the warm start's answerer has only met the source world's nouns and colours, so on a new
+    domain ("Is there a pond?", "Which is higher, the tree or the pond?", "Is the X bright or dark?")
+    it answered in the wrong form (colour words to yes/no questions and to choices, source nouns to
+    choices), and most of all with a blank image; training then spent itself on the form, which
+    raises blind answers as much as sighted ones, and sight measured against such a base is not
+    sight. A pretrained VLM answers any noun in the question's form, with a picture or without;
+    these rows teach that (yes/no, a number, one of the offered words, a colour it sees; on a blank
+    page, the answer a question usually has) and nothing about the targets: colours are drawn as
+    their words say, a grey or blank page is never asked a colour, the nouns hold none of the targets'.
     """
     from selfplay.ground_truth import questions
     from selfplay.scene import PALETTE, SHAPES, make_scene
     from selfplay.warmstart import answerer_row
 
-    colours = set(PALETTE["source"])
     rows = []
     for i in range(n):
         key = f"warmstart-answering/{seed}/{i}"
         rng = random.Random(f"{key}/style")
         scene = make_scene(random.Random(f"{key}/scene"), "source")
         names = renaming(sorted(SHAPES["source"]), [], random.Random(f"{key}/names"))
+        recolour = dict(zip(sorted(PALETTE["source"]), rng.sample(sorted(BASIC_COLOURS), len(PALETTE["source"]))))
+        names.update(recolour)
+        fills = {c: BASIC_COLOURS[word] for c, word in recolour.items()}
         style = rng.choice(STYLES)
-        image = styled(scene, style, rng)
-        for qa in questions(scene, random.Random(f"{key}/qa"), per_scene):
-            if style == "grey" and colours & set(re.findall(r"[a-z]+", f"{qa.question} {qa.answer}".lower())):
+        image = styled(scene, fills, style, rng)
+        asked = [(rename(qa.question, names), rename(qa.answer, names))
+                 for qa in questions(scene, random.Random(f"{key}/qa"), per_scene)]
+        unique = [o for o in scene.objects if sum(p.shape == o.shape for p in scene.objects) == 1]
+        if unique and style != "blank":
+            obj = rng.choice(unique)
+            asked.append(_choice(obj, names[obj.shape], recolour[obj.colour], fills[obj.colour], style, rng))
+        for question, answer in asked:
+            if style in ("grey", "blank") and set(BASIC_COLOURS) & set(re.findall(r"[a-z]+", f"{question} {answer}".lower())):
                 continue
-            rows.append(answerer_row(rename(qa.question, names), rename(qa.answer, names), image))
+            rows.append(answerer_row(question, answer, image))
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def made_up_word(rng: random.Random) -> str:
+    """A lower-case letter string of 3 to 8 letters: a word nobody has read."""
+    return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 8)))
+
+
+def copy_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
+    """Questioner rows as `reading_rows` gives them, but every shape and colour renamed to a made-up
+    word (`made_up_word`), new for each scene: text only, blank grey image.
+
+    Why: a questioner on a domain nobody planned for must ask about what its text names, words it
+    has never read, by copying them. With a broad but fixed vocabulary the tiny model learned the
+    shape of a word, not to copy one (it invented words on the targets). With a word that is new in
+    every row, copying is the only way to lower the loss, and it is learned, like reading the image
+    tokens, through a sudden drop in the loss after a plateau (docs/learning.md).
+    """
+    from PIL import Image
+
+    from rewards.grounding import grounded_in
+    from selfplay.ground_truth import questions
+    from selfplay.images import BLANK_GREY
+    from selfplay.scene import PALETTE, SHAPES, caption, make_scene
+    from selfplay.warmstart import WORLD_QUESTION_WORDS, questioner_row
+
+    blank = Image.new("RGB", (56, 56), BLANK_GREY)
+    rows = []
+    for i in range(n):
+        key = f"warmstart-copy/{seed}/{i}"
+        rng = random.Random(f"{key}/names")
+        scene = make_scene(random.Random(f"{key}/scene"), "source")
+        names = {}
+        for shape in sorted(SHAPES["source"]):
+            names[shape] = made_up_word(rng)
+            names[shape + "s"] = names[shape] + "s"
+        names.update((colour, made_up_word(rng)) for colour in sorted(PALETTE["source"]))
+        text = rename(caption(scene, random.Random(f"{key}/text")), names)
+        for qa in questions(scene, random.Random(f"{key}/qa"), per_scene):
+            question, answer = rename(qa.question, names), rename(qa.answer, names)
+            if grounded_in(question, text, WORLD_QUESTION_WORDS):
+                rows.append(questioner_row(text, question, answer, blank))
     random.Random(seed).shuffle(rows)
     return rows

@@ -30,25 +30,41 @@ def test_reading_rows_are_text_only_questioner_rows_in_a_broad_vocabulary_withou
         assert candidate is not None and grounded_in(candidate.question, row["prompt"][0]["content"], WORLD_QUESTION_WORDS)
 
 
-def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_never_a_colour_of_a_grey_image():
-    from benchmarks.broad_reading import answering_rows
+def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_ask_colours_only_where_drawn():
+    from benchmarks.broad_reading import BASIC_COLOURS, answering_rows
     from roles.answerer import parse_answer
-    from selfplay.scene import PALETTE
+    from selfplay.images import BLANK_GREY
 
     rows = answering_rows(n=80, seed=0)
     assert rows and [r["completion"] for r in rows] == [r["completion"] for r in answering_rows(n=80, seed=0)]
     targets = {word for domain in ("scan", "aerial") for shape in SHAPES[domain] for word in (shape, shape + "s")}
-    colours = set(PALETTE["source"])
-    grey = 0
+    pages = {"blank": 0, "grey": 0, "colour": 0}
     for row in rows:
-        question = row["prompt"][-1]["content"]
-        question = question if isinstance(question, str) else " ".join(p.get("text", "") for p in question)
-        answer = parse_answer(_completion(row))
+        question, answer = row["prompt"][-1]["content"].splitlines()[0], parse_answer(_completion(row))
         words = set(re.findall(r"[a-z]+", f"{question} {answer}".lower()))
-        assert not words & targets and not words & {"circle", "square", "triangle"}
-        pixels = row["image"].convert("RGB")
-        if all(r == g == b for r, g, b in pixels.getdata()):  # a grey render: nothing there says a colour
-            grey += 1
-            assert not words & colours, question
-        assert answer  # an answer in the answerer's format
-    assert 0 < grey < len(rows)  # the styles vary
+        assert answer and not words & targets and not words & {"circle", "square", "triangle"}
+        counts = {rgb: n for n, rgb in row["image"].getcolors(56 * 56)}
+        if answer in BASIC_COLOURS:  # a colour is asked only where it is drawn, as its word says
+            assert counts.get(BASIC_COLOURS[answer], 0) >= 20, question
+        if " or " in question and question.startswith("Is the"):  # "A or B?": one of the words offered
+            assert answer in re.findall(r"[a-z]+", question)
+        grey = all(r == g == b for r, g, b in counts)
+        pages["blank" if list(counts) == [BLANK_GREY] else "grey" if grey and len(counts) > 20 else "colour"] += 1
+        if list(counts) == [BLANK_GREY]:
+            assert not words & set(BASIC_COLOURS), question
+    assert all(pages.values()), pages  # the styles vary, a blank page among them
+
+
+def test_copy_rows_name_a_new_made_up_word_in_every_scene_and_ask_about_it():
+    from benchmarks.broad_reading import copy_rows
+
+    rows = copy_rows(n=60, seed=0)
+    assert rows and [r["completion"] for r in rows] == [r["completion"] for r in copy_rows(n=60, seed=0)]
+    nouns = set()
+    for row in rows:
+        context = row["prompt"][0]["content"]
+        candidate = parse_candidate(_completion(row), ANSWER_TYPES)
+        assert candidate is not None and grounded_in(candidate.question, context, WORLD_QUESTION_WORDS)
+        assert row["image"].getextrema() == ((128, 128),) * 3
+        nouns |= set(re.findall(r"[a-z]+", candidate.question)) - WORLD_QUESTION_WORDS
+    assert len(nouns) > 40 and len(nouns & set(NOUNS)) < len(nouns) / 20  # made up, a new one nearly every time
