@@ -12,7 +12,7 @@ run's references and silver labels matched the hidden truth, computed here, neve
 question diversity. Writes docs/benchmarks/learning.json and learning.md.
 
     python benchmarks/learning.py                       # 2 domains x 3 seeds x 3 arms x 10 rounds
-    python benchmarks/learning.py --domains scan --seeds 0 --rounds 3   # a quick look
+    python benchmarks/learning.py --quick                # one seed on aerial, for development
 """
 
 from __future__ import annotations
@@ -128,6 +128,54 @@ def summarise(results: dict) -> dict:
     return table
 
 
+def _per_seed_stability(rounds: list[dict]) -> tuple[float, float]:
+    """The largest fall between two evaluated rounds, and how far the last round is below the run's
+    best, in accuracy or in sight, whichever is worse."""
+    worst_fall = behind_best = 0.0
+    for figure in (lambda r: r["accuracy"], sight):
+        values = [figure(r) for r in rounds]
+        worst_fall = max([worst_fall] + [a - b for a, b in zip(values, values[1:])])
+        behind_best = max(behind_best, max(values) - values[-1])
+    return worst_fall, behind_best
+
+
+def target_checks(table: dict, results: dict, source_sight: float | None, seconds: float, seeds: int) -> list[dict]:
+    """Issue 16's targets, one row each: what is asked, the figure measured, and whether it is met.
+
+    Sight is accuracy minus blind accuracy on the same questions, in points; a gain is over the base.
+    A target whose figure was not measured (the source base in a --quick run) is not met.
+    """
+    rows = []
+
+    def check(target: str, figure: str, met: bool) -> None:
+        rows.append({"target": target, "figure": figure, "met": bool(met)})
+
+    check("base sight >= 25 points on source", "not measured" if source_sight is None else
+          f"{100 * source_sight:+.1f}", source_sight is not None and source_sight >= 0.25)
+    for domain, row in table.items():
+        base = row["base"]
+        check(f"base sight > 0 on {domain}", f"{100 * base['sight_mean']:+.1f}", base["sight_mean"] > 0)
+        supervised = row["supervised"]["sight_gain"]
+        check(f"supervised sight gain >= 10 points on {domain}", f"{100 * supervised:+.1f}", supervised >= 0.10)
+        for arm, share in (("text", 0.8), ("images", 0.4)):
+            recovery = row[f"sight_recovery_{arm}"]
+            check(f"selfplay_{arm} sight gain >= {100 * share:.0f}% of supervised's on {domain}",
+                  "n/a (supervised gained no sight)" if recovery is None else f"{100 * recovery:.0f}%",
+                  recovery is not None and recovery >= share)
+        blind = max(abs(row[arm]["blind_mean"] - base["blind_mean"]) for arm in ARMS)
+        check(f"blind accuracy of every arm within 3 points of the base's on {domain}",
+              f"at most {100 * blind:.1f} points away", blind <= 0.03)
+        falls = [_per_seed_stability(runs[arm]["rounds"]) for runs in results[domain].values() for arm in ARMS]
+        fall, behind = max(f for f, _ in falls), max(b for _, b in falls)
+        check(f"per seed on {domain}, no round loses more than 2 points of accuracy or of sight",
+              f"largest fall {100 * fall:.1f} points", fall <= 0.02)
+        check(f"per seed on {domain}, the final round within 1 point of the run's best",
+              f"at most {100 * behind:.1f} points below", behind <= 0.01)
+    check("3 seeds", str(seeds), seeds >= 3)
+    check("the full table in at most 40 minutes on 2 CPU cores", f"{seconds / 60:.0f} min", seconds <= 40 * 60)
+    return rows
+
+
 def markdown(table: dict, results: dict, args, seconds: float) -> str:
     lines = [f"# Learning table ({args.rounds} rounds, seeds {args.seeds}, {args.items} items per round, "
              f"G=K=4, answerer steps {args.answerer_steps}, lr {args.lr})", "",
@@ -166,6 +214,10 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
         recovery = row["recovery_text"]
         lines.append(f"| {domain} | recovery of supervised's accuracy gain by selfplay_text | | "
                      f"{'n/a (no supervised gain)' if recovery is None else f'{100 * recovery:.0f}%'} | | | | |")
+    checks = target_checks(table, results, getattr(args, "source_sight", None), seconds, len(args.seeds))
+    lines += ["", f"Targets (issue 16): {sum(c['met'] for c in checks)} of {len(checks)} met.", "",
+              "| target | measured | met |", "|---|---|---|"]
+    lines += [f"| {c['target']} | {c['figure']} | {'yes' if c['met'] else '**no**'} |" for c in checks]
     return "\n".join(lines + per_round(results)) + "\n"
 
 
@@ -193,6 +245,21 @@ def per_round(results: dict) -> list[str]:
     return lines
 
 
+def base_sight_on_source(model: str, cache: str, questions: int) -> float:
+    """The base's sight on the source world's held-out questions (the world it was warm-started on)."""
+    import torch
+
+    from selfplay.builtin import resolve_model_path
+    from selfplay.config import ModelConfig
+    from selfplay.evaluate import evaluate, read_qa
+    from selfplay.modeling import load_model_and_processor
+
+    loaded, processor = load_model_and_processor(resolve_model_path(ModelConfig(path=model), cache), torch.float32)
+    rows = read_qa(resolve_world("builtin:shapes-source-eval", cache, "eval"))[:questions]
+    pixels = from_dict({}).model.max_pixels
+    return evaluate(loaded, processor, rows, role=None, max_pixels=pixels, min_pixels=pixels)["sight"]["all"]
+
+
 def main_cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--domains", nargs="+", default=["scan", "aerial"])
@@ -214,7 +281,10 @@ def main_cli() -> None:
     parser.add_argument("--train-options", type=json.loads, default={},
                         help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
+    parser.add_argument("--quick", action="store_true", help="one seed on aerial, for development")
     args = parser.parse_args()
+    if args.quick:
+        args.domains, args.seeds = ["aerial"], [0]
     args.command = " ".join(sys.argv[1:])
     args.out.mkdir(parents=True, exist_ok=True)
     if args.from_json:
@@ -225,6 +295,8 @@ def main_cli() -> None:
         return
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
+    args.source_sight = base_sight_on_source(args.model, args.cache, args.eval_questions)
+    print(f"base sight on source: {100 * args.source_sight:+.1f} points", flush=True)
     results: dict = {}
     for domain in args.domains:
         train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "domain")

@@ -1,0 +1,53 @@
+"""The learning table's target checks (benchmarks/learning.py, issue 16): each target is computed on
+sight (accuracy minus blind accuracy) and says plainly whether it is met."""
+
+from benchmarks.learning import summarise, target_checks
+
+
+def _round(accuracy: float, blind: float) -> dict:
+    return {"round": 0, "accuracy": accuracy, "blind_accuracy": blind, "chance": 0.4,
+            "pseudo_label": {"coverage": 1.0, "reference": 0.5, "borrowed": 0.5, "silver": 0.5},
+            "question_diversity": 0.5}
+
+
+def _runs(base: tuple, finals: dict[str, tuple], middle: tuple | None = None) -> dict:
+    """Three seeds; every arm starts at `base`, may pass `middle`, and ends at its final."""
+    return {seed: {arm: {"rounds": [_round(*base)] + ([_round(*middle)] if middle else []) + [_round(*final)],
+                         "pseudo_label_run": {"kept_target": 0.5}}
+                   for arm, final in finals.items()} for seed in range(3)}
+
+
+def _met(checks: list[dict]) -> dict[str, bool]:
+    return {c["target"]: c["met"] for c in checks}
+
+
+def test_a_table_that_learns_to_see_meets_every_target():
+    # base sees 5 points; supervised ends 20 points over blind (gain 15), self-play text 18 (gain 13 = 87%),
+    # images 12 (gain 7 = 47%), blind never moves
+    finals = {"supervised": (0.60, 0.40), "selfplay_text": (0.58, 0.40), "selfplay_images": (0.52, 0.40)}
+    results = {d: _runs((0.45, 0.40), finals) for d in ("scan", "aerial")}
+    checks = target_checks(summarise(results), results, 0.30, 30 * 60, 3)
+    assert all(_met(checks).values()), [c for c in checks if not c["met"]]
+
+
+def test_priors_learned_instead_of_sight_fail_the_sight_and_blind_targets():
+    # accuracy rises 15 points, but blind rises with it: no sight gained, blind 15 points off the base
+    finals = {arm: (0.60, 0.55) for arm in ("supervised", "selfplay_text", "selfplay_images")}
+    results = {"aerial": _runs((0.45, 0.40), finals)}
+    met = _met(target_checks(summarise(results), results, 0.30, 30 * 60, 3))
+    assert not met["supervised sight gain >= 10 points on aerial"]
+    assert not met["blind accuracy of every arm within 3 points of the base's on aerial"]
+    assert not met["selfplay_text sight gain >= 80% of supervised's on aerial"]  # nothing to recover
+    assert met["base sight > 0 on aerial"] and met["base sight >= 25 points on source"]
+
+
+def test_a_round_that_falls_and_a_missing_source_figure_are_not_met():
+    finals = {"supervised": (0.60, 0.40), "selfplay_text": (0.57, 0.40), "selfplay_images": (0.51, 0.40)}
+    results = {"scan": _runs((0.45, 0.40), finals, middle=(0.62, 0.40))}  # best mid-run, 2-11 points lost after
+    checks = target_checks(summarise(results), results, None, 50 * 60, 1)
+    met = _met(checks)
+    assert not met["per seed on scan, no round loses more than 2 points of accuracy or of sight"]
+    assert not met["per seed on scan, the final round within 1 point of the run's best"]
+    assert not met["base sight >= 25 points on source"] and not met["3 seeds"]
+    assert not met["the full table in at most 40 minutes on 2 CPU cores"]
+    assert met["supervised sight gain >= 10 points on scan"]
