@@ -244,7 +244,7 @@ def copy_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
     blank = Image.new("RGB", (56, 56), BLANK_GREY)
     rows = []
     for i in range(n):
-        key = f"warmstart-copy/{seed}/{i}"
+        key = f"copy/{seed}/{i}"
         rng = random.Random(f"{key}/names")
         scene = make_scene(random.Random(f"{key}/scene"), "source")
         names = {}

@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--language", nargs="*", default=[], choices=DOMAINS[1:])
     parser.add_argument("--reading", action="store_true",
                         help="add broad-vocabulary reading rows, one scene per eight rows (benchmarks/broad_reading.py)")
+    parser.add_argument("--copying", action="store_true",
+                        help="with --reading, give half of its share to rows that name a made-up word, new in every "
+                             "scene (benchmarks/broad_reading.py: copy_rows)")
     parser.add_argument("--answering", action="store_true",
                         help="add broad-vocabulary answerer rows in varied styles, one scene per eight rows "
                              "(benchmarks/broad_reading.py)")
@@ -89,7 +92,7 @@ def main() -> None:
     from selfplay.modeling import load_model_and_processor
     from selfplay.warmstart import warm_start
 
-    from benchmarks.broad_reading import answering_rows, reading_rows
+    from benchmarks.broad_reading import answering_rows, copy_rows, reading_rows
     from benchmarks.look_stage import warm_start_with_look
 
     report: dict = {"settings": {k: str(v) for k, v in vars(args).items()}}
@@ -99,7 +102,9 @@ def main() -> None:
         source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
         def reading(n: int) -> list[dict]:
-            return ((reading_rows(n // 8, seed=1) if args.reading else [])
+            share = n // 16 if args.copying else n // 8
+            return ((reading_rows(share, seed=1) if args.reading else [])
+                    + (copy_rows(share, seed=7) if args.copying else [])
                     + (answering_rows(n // 8, seed=1) if args.answering else []))
         if args.look_steps:
             model_dir = warm_start_with_look(base, source, args.out, look_steps=args.look_steps, steps=args.steps,
