@@ -3,6 +3,7 @@ a budget (steps, learning rate, adapter targets) before spending a whole table o
 
     python benchmarks/one_arm.py --model runs/warm --domain aerial --answerer-steps 16 --lr 5e-4
     python benchmarks/one_arm.py --model runs/warm --arm selfplay_text --model-options '{"lora_rank": 16}'
+    python benchmarks/one_arm.py --model runs/warm --qtypes existence --balance-labels --lr 2e-4 --rounds 20
 """
 
 from __future__ import annotations
@@ -19,6 +20,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.learning import ARMS, arm_config, images_only_manifest, run_arm, sight  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.evaluate import truth_from  # noqa: E402
+from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
+
+
+def labelled_subset(train_dir: Path, eval_dir: Path, out: Path, qtypes: list[str], balance: bool) -> tuple[Path, Path]:
+    """The labels and held-out questions of `qtypes` only; with `balance`, each type's labels keep as
+    many of each answer as its rarest answer has, so that no constant answer beats chance."""
+    import random
+    from collections import defaultdict
+
+    labels = [r for r in read_jsonl(train_dir / "qa.jsonl") if r["qtype"] in qtypes]
+    if balance:
+        by_answer = defaultdict(list)
+        for row in labels:
+            by_answer[row["qtype"], row["answer"]].append(row)
+        rarest = {qtype: min(len(rows) for (t, _), rows in by_answer.items() if t == qtype) for qtype, _ in by_answer}
+        labels = [row for (qtype, _), rows in sorted(by_answer.items()) for row in random.Random(0).sample(rows, rarest[qtype])]
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "labels.jsonl", labels)
+    write_jsonl(out / "qa.jsonl", [{**r, "image": str(eval_dir / r["image"])}
+                                   for r in read_jsonl(eval_dir / "qa.jsonl") if r["qtype"] in qtypes])
+    return out / "labels.jsonl", out / "qa.jsonl"
 
 
 def main() -> None:
@@ -38,13 +60,22 @@ def main() -> None:
     parser.add_argument("--train-options", type=json.loads, default={}, help="JSON of train.* settings")
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--out", type=Path, default=Path("runs/one_arm"))
+    parser.add_argument("--qtypes", nargs="+", help="supervised only: train and evaluate on these question types")
+    parser.add_argument("--balance-labels", action="store_true", help="with --qtypes: as many of each answer per type")
     args = parser.parse_args()
     train_dir = resolve_world(f"builtin:shapes-{args.domain}", args.cache, "domain")
     eval_dir = resolve_world(f"builtin:shapes-{args.domain}-eval", args.cache, "domain")
     images_only_manifest(train_dir)
     shutil.rmtree(args.out, ignore_errors=True)
     started = time.perf_counter()
-    result = run_arm(arm_config(args.arm, train_dir, eval_dir, args.out, args, args.seed), truth_from([], train_dir))
+    cfg = arm_config(args.arm, train_dir, eval_dir, args.out, args, args.seed)
+    if args.qtypes:
+        if args.arm != "supervised":
+            parser.error("--qtypes needs --arm supervised")
+        labels, held_out = labelled_subset(train_dir, eval_dir, args.out.with_name(args.out.name + "_labels"),
+                                           args.qtypes, args.balance_labels)
+        cfg["data"]["labels"], cfg["eval"]["data"] = str(labels), str(held_out)
+    result = run_arm(cfg, truth_from([], train_dir))
     for row in result["rounds"]:
         when = "before round 1" if row["round"] < 0 else f"after round {row['round'] + 1}"
         print(f"{when}: sight {100 * sight(row):+.1f} points, accuracy {row['accuracy']:.3f} "
