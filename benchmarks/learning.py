@@ -67,7 +67,11 @@ def images_only_manifest(domain_dir: Path) -> None:
 
 def run_arm(cfg: dict, truth) -> dict:
     main(from_dict(cfg))
-    out = Path(cfg["output_dir"])
+    return arm_result(Path(cfg["output_dir"]), truth)
+
+
+def arm_result(out: Path, truth) -> dict:
+    """What one arm's run folder says: accuracy, blind accuracy and pseudo-label accuracy per round."""
     evals = read_jsonl(out / "eval.jsonl")
     games = read_jsonl(out / "games.jsonl")
 
