@@ -92,20 +92,29 @@ def _article(a: str, first: str) -> str:
 def reading_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
     """Questioner rows for `n` source scenes, drawn but never rendered, renamed into the broad
     vocabulary; the image is blank grey and there is no answerer row: text only."""
+    from selfplay.scene import PALETTE, SHAPES
+
+    return _renamed_questioner_rows(
+        n, f"warmstart-reading/{seed}", per_scene, seed,
+        lambda rng: renaming(sorted(SHAPES["source"]), sorted(PALETTE["source"]), rng))
+
+
+def _renamed_questioner_rows(n: int, stream: str, per_scene: int, seed: int, names_for) -> list[dict]:
+    """Text-only questioner rows for `n` source scenes, every word renamed by `names_for(rng)`."""
     from PIL import Image
 
     from rewards.grounding import grounded_in
     from selfplay.ground_truth import questions
     from selfplay.images import BLANK_GREY
-    from selfplay.scene import PALETTE, SHAPES, caption, make_scene
+    from selfplay.scene import caption, make_scene
     from selfplay.warmstart import WORLD_QUESTION_WORDS, questioner_row
 
     blank = Image.new("RGB", (56, 56), BLANK_GREY)
     rows = []
     for i in range(n):
-        key = f"warmstart-reading/{seed}/{i}"
+        key = f"{stream}/{i}"
         scene = make_scene(random.Random(f"{key}/scene"), "source")
-        names = renaming(sorted(SHAPES["source"]), sorted(PALETTE["source"]), random.Random(f"{key}/names"))
+        names = names_for(random.Random(f"{key}/names"))
         text = rename(caption(scene, random.Random(f"{key}/text")), names)
         for qa in questions(scene, random.Random(f"{key}/qa"), per_scene):
             question, answer = rename(qa.question, names), rename(qa.answer, names)
@@ -233,29 +242,14 @@ def copy_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
     every row, copying is the only way to lower the loss, and it is learned, like reading the image
     tokens, through a sudden drop in the loss after a plateau (docs/learning.md).
     """
-    from PIL import Image
+    from selfplay.scene import PALETTE, SHAPES
 
-    from rewards.grounding import grounded_in
-    from selfplay.ground_truth import questions
-    from selfplay.images import BLANK_GREY
-    from selfplay.scene import PALETTE, SHAPES, caption, make_scene
-    from selfplay.warmstart import WORLD_QUESTION_WORDS, questioner_row
-
-    blank = Image.new("RGB", (56, 56), BLANK_GREY)
-    rows = []
-    for i in range(n):
-        key = f"copy/{seed}/{i}"
-        rng = random.Random(f"{key}/names")
-        scene = make_scene(random.Random(f"{key}/scene"), "source")
+    def made_up(rng: random.Random) -> dict[str, str]:
         names = {}
         for shape in sorted(SHAPES["source"]):
             names[shape] = made_up_word(rng)
             names[shape + "s"] = names[shape] + "s"
         names.update((colour, made_up_word(rng)) for colour in sorted(PALETTE["source"]))
-        text = rename(caption(scene, random.Random(f"{key}/text")), names)
-        for qa in questions(scene, random.Random(f"{key}/qa"), per_scene):
-            question, answer = rename(qa.question, names), rename(qa.answer, names)
-            if grounded_in(question, text, WORLD_QUESTION_WORDS):
-                rows.append(questioner_row(text, question, answer, blank))
-    random.Random(seed).shuffle(rows)
-    return rows
+        return names
+
+    return _renamed_questioner_rows(n, f"copy/{seed}", per_scene, seed, made_up)
