@@ -1,16 +1,20 @@
-"""Broad reading, an experiment the default recipe does not use yet (docs/learning.md, issue 16.5).
+"""Broad words for the warm start, an experiment the default recipe does not use yet (docs/learning.md,
+issue 16, parts 1 and 5): what a pretrained VLM brings to a domain nobody planned for, without the
+targets' words.
 
-A pretrained questioner can ask about a "nodule" in a report because it has read about nodules and
-about ten thousand other things. The product's warm start today teaches the tiny model the target
-domains' own words instead (`selfplay.warmstart.language_rows`), which measures our knowledge of the
-targets, not self-play. `reading_rows` gives text-only questioner rows in a broad vocabulary: the
-source world's scenes and questions with every shape renamed to a noun of NOUNS and every colour to a
-word of ATTRIBUTES, consistently within one scene, so that what is learned is to ask about whatever
-the context names. The list is general English and holds none of the shapes world's target nouns
-(a test checks it), so on the targets the questioner meets their nouns first, as on a domain nobody
-planned for. Measured (1000 steps): the questioner then invents words instead of copying unseen ones.
+* `reading_rows`: text-only questioner rows whose captions and questions name broad nouns (NOUNS) and
+  attribute words: a pretrained questioner has read about ten thousand things. Measured (1000
+  steps): the questioner then invents words on the targets instead of copying their unseen nouns.
+* `copy_rows`: the same rows with a made-up word new in every scene, so that only copying lowers the
+  loss; copying then comes through a plateau-then-drop, as reading the image does.
+* `answering_rows`: answerer rows on rendered scenes with renamed nouns and basic colour terms, in
+  varied styles and on blank pages, with "A or B?" questions: the answerer answers any noun in the
+  question's form, with the image or without.
 
-    python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading
+NOUNS holds none of the shapes world's target nouns (a test checks it), so on the targets the base
+meets their nouns first, as on a domain nobody planned for.
+
+    python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ For a warm-start recipe (steps, source scenes, language domains) it builds the m
              (ground_truth.truth), and whose own reference answer is right.
 
     python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
+    python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
     python benchmarks/warmstart_probe.py --model ~/.cache/selfplay/models/shapes-qwen2_vl   # probe only
 """
 
