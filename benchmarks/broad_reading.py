@@ -128,7 +128,6 @@ def _renamed_questioner_rows(n: int, stream: str, per_scene: int, seed: int, nam
     return rows
 
 
-
 # Basic colour terms (Berlin and Kay's eleven, less black and white, which vanish on dark and light
 # pages), drawn as plain fills: the answerer's colour words are those of any language, not of one world.
 BASIC_COLOURS = {"red": (210, 40, 40), "green": (40, 160, 60), "blue": (40, 80, 210), "yellow": (235, 210, 40),
@@ -168,11 +167,12 @@ def styled(scene, fills: dict[str, tuple[int, int, int]], style: str, rng: rando
     return Image.fromarray(np.clip(grey * rng.uniform(0.6, 1.0) + noise, 0, 255).round().astype(np.uint8), "L").convert("RGB")
 
 
-def _choice(obj, noun: str, colour: str, rgb, style: str, rng: random.Random) -> tuple[str, str] | None:
+def _choice(obj, noun: str, colour: str, rgb, style: str, rng: random.Random) -> tuple[str, str]:
     """An "A or B?" question about one object, answered with one of the words it offers: its colour
     (not on grey pages), its size, or whether it is light or dark (bright or dim) where it plainly is."""
+    luminance = _luminance(rgb)
     forms = ["size"] + ([] if style == "grey" else ["colour"])
-    if _luminance(rgb) >= _LIGHT or _luminance(rgb) <= _DARK:
+    if luminance >= _LIGHT or luminance <= _DARK:
         forms.append("tone")
     form = rng.choice(forms)
     if form == "colour":
@@ -182,7 +182,7 @@ def _choice(obj, noun: str, colour: str, rgb, style: str, rng: random.Random) ->
         pair, answer = ["small", "large"], obj.size
     else:
         light, dark = rng.choice((("light", "dark"), ("bright", "dim")))
-        pair, answer = [light, dark], light if _luminance(rgb) >= _LIGHT else dark
+        pair, answer = [light, dark], light if luminance >= _LIGHT else dark
     rng.shuffle(pair)
     return f"Is the {noun} {pair[0]} or {pair[1]}?", answer
 
