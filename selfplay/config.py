@@ -132,10 +132,6 @@ class RewardConfig:
     keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer "
                          "(rewards.filters.target_and_keep): widen it to train on more questions, narrow it to "
                          "train only near the edge of the answerer's ability.")
-    advantage_pool: str = _f("group", "What the answerer's GRPO advantages are centred on: each group's own "
-                             "answers (GRPO), or every group of the same question in the round, so that one "
-                             "answer given to every image is pushed up where it is right and down where it is "
-                             "wrong (rewards.contrast.pooled_advantages).", ("group", "question"))
 
 
 @dataclass

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from accelerate.utils import gather_object
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
-from rewards.contrast import pooled_advantages
 from rewards.filters import balance_targets, target_and_keep
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
@@ -87,7 +86,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     by_question = any(q.origin == BORROWED for _, _, q in posed)
     balanced = balance_targets([target for target, _, _ in decisions], [kept for _, kept, _ in decisions],
                                [balance_kind(q, by_question) for _, _, q in posed])
-    games, answerer_groups, pools = [], [], []
+    games, answerer_groups = [], []
     for (play, position, q), (target, kept, why), still_kept in zip(posed, decisions, balanced):
         if kept and not still_kept:
             why += f"; balanced away: more {target!r} than the runner-up of its kind"
@@ -97,10 +96,6 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
                               terms.get(id(q), {}), rewards))
         if still_kept:
             answerer_groups.append(Group(answerer_messages(q.question), play.image, list(q.answers), rewards))
-            pools.append(normalize_answer(q.question))
-    if r.advantage_pool == "question":
-        for group, advantages in zip(answerer_groups, pooled_advantages([g.rewards for g in answerer_groups], pools)):
-            group.advantages = advantages
     questioner_groups = [Group(play.prompt, play.image, list(play.samples),
                                [terms[id(q)]["reward"] for q in play.questions if q.origin == ASKED])
                          for play in plays if play.samples]

@@ -6,15 +6,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rewards.contrast import pooled_advantages
-from rewards.filters import TRUTH, backing
+from rewards.filters import backing
 from roles.formats import infer_answer_type
 from roles.questioner import format_candidate
 from selfplay.config_parser import from_dict
 from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
 from selfplay.metrics import round_metrics
-from selfplay.plays import ASKED, BORROWED, LABELLED, Play, Question
+from selfplay.plays import ASKED, BORROWED, Play, Question
 from selfplay.round import score
 
 
@@ -151,26 +150,3 @@ def test_every_reward_option_changes_the_scored_round(key, value):
     plays.append(Play(plays[0].item, plays[0].image, [], _samples(["gibberish"]), (unparsed,)))
     default = score(from_dict({}), plays, 0).games
     assert score(from_dict({"rewards": {key: value}}), plays, 0).games != default
-
-
-def _labelled(index: int, question: str, label: str, answers: list[str]) -> Play:
-    """One item of the supervised game: a ground-truth question, answered `answers` from the image."""
-    item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), None, "labels.jsonl", index)
-    asked = Question(LABELLED, question, label, infer_answer_type(label, question), TRUTH,
-                     format_candidate(question, label), _samples(answers), _samples(["no", "no"]))
-    return Play(item, Image.new("RGB", (56, 56)), [], (), (asked,))
-
-
-def test_question_pools_centre_one_questions_groups_on_a_shared_baseline():
-    # "no" to every image: all right where there is no square, mostly wrong where there is one. GRPO's
-    # own baseline gives the first group nothing; the question's pool pushes "no" up there and down on the other
-    plays = [_labelled(0, "Is there a blue square?", "no", ["no"] * 4),
-             _labelled(1, "Is there a blue square?", "yes", ["no", "no", "no", "yes"]),
-             _labelled(2, "How many circles are there?", "2", ["2", "1", "2", "2"])]
-    grpo = score(from_dict({}), plays, 0).answerer_groups
-    pooled = score(from_dict({"rewards": {"advantage_pool": "question"}}), plays, 0).answerer_groups
-    assert [g.rewards for g in pooled] == [g.rewards for g in grpo] and all(g.advantages is None for g in grpo)
-    right, wrong, alone = pooled
-    assert right.advantages[0] == wrong.advantages[3] > 0 > wrong.advantages[0]  # one baseline: right is right
-    assert sum(right.advantages + wrong.advantages) == pytest.approx(0.0, abs=1e-9)
-    assert alone.advantages == pytest.approx(pooled_advantages([alone.rewards], [0])[0])  # its own group, as GRPO
