@@ -126,8 +126,9 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
 
 
 def train_sft(model, processor, rows: list[dict], steps: int, schedule: str, *, batch_size: int,
-              learning_rate: float, seed: int) -> None:
-    """SFT with TRL's SFTTrainer: full weights, loss on the completion only."""
+              learning_rate: float, seed: int, callbacks: list | None = None) -> None:
+    """SFT with TRL's SFTTrainer: full weights, loss on the completion only; `callbacks` are
+    transformers TrainerCallbacks (a benchmark measuring the model as it trains)."""
     import torch
     from datasets import Dataset
     from transformers import PrinterCallback
@@ -142,7 +143,8 @@ def train_sft(model, processor, rows: list[dict], steps: int, schedule: str, *, 
                          seed=seed, max_length=None, dataloader_pin_memory=False, gradient_checkpointing=False,
                          disable_tqdm=True, bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available())
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
-                             processing_class=processor, callbacks=[training_progress("warm start", estimate_after=10, logger=log)])
+                             processing_class=processor, callbacks=[training_progress("warm start", estimate_after=10, logger=log),
+                                                                     *(callbacks or [])])
         trainer.remove_callback(PrinterCallback)
         trainer.train()
         losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
