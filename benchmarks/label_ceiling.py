@@ -21,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.warmstart_probe import PIXELS  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
@@ -66,6 +65,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--images", type=int, default=2000, help="images of the labelled split (4 questions each)")
     parser.add_argument("--questions", type=int, default=200, help="held-out questions evaluated")
+    parser.add_argument("--image-size", type=int, default=56,
+                        help="side the images are resized to, in training and evaluation: 56 gives the model 4 "
+                             "image tokens, 112 gives 16 (the world draws at 56, so 112 adds tokens, not detail)")
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
@@ -85,11 +87,15 @@ def main() -> None:
     rows = labelled_rows(world, args.steps * args.batch_size)
     torch.manual_seed(0)
     model, processor = load_model_and_processor(Path(args.model).expanduser(), torch.float32)
+    pixels = args.image_size ** 2
+    image_processor = processor.image_processor
+    image_processor.min_pixels = image_processor.max_pixels = pixels
+    image_processor.size = {"shortest_edge": pixels, "longest_edge": pixels}
     figures = {"settings": {**{k: str(v) for k, v in vars(args).items()}, "threads": torch.get_num_threads(),
                             "distinct_rows": len(rows)}, "steps": {}}
 
     def measure(step: int) -> None:
-        result = evaluate(model, processor, qa, role=None, max_pixels=PIXELS, min_pixels=PIXELS, blind_mode="blank")
+        result = evaluate(model, processor, qa, role=None, max_pixels=pixels, min_pixels=pixels, blind_mode="blank")
         figures["steps"][step] = {k: result[k] for k in ("accuracy", "blind_accuracy", "sight")}
         print(line(step, result), flush=True)
 
