@@ -7,7 +7,8 @@ answer, as the warm start) on answerer rows of a freshly drawn labelled split of
 seed, so no held-out image is trained on), then prints sight, accuracy and blind accuracy per
 question type on the held-out questions before and after, every `--eval-every` steps.
 
-    python benchmarks/label_ceiling.py --model runs/warmstart_probe/model --domain aerial --steps 600
+    python benchmarks/label_ceiling.py --model runs/warmstart_probe/model --domain aerial
+    python benchmarks/label_ceiling.py --model runs/warmstart_probe/model --domain aerial --lr 1e-3 --image-size 112
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="the base checkpoint folder (it is not changed)")
     parser.add_argument("--domain", default="aerial", choices=DOMAINS)
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--eval-every", type=int, default=200)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--eval-every", type=int, default=250)
+    parser.add_argument("--lr", type=float, default=2e-4,
+                        help="constant; 1e-3 (the look stage's) first unlearns the warm base: source sight +16 -> +4.5")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--images", type=int, default=2000, help="images of the labelled split (4 questions each)")
     parser.add_argument("--questions", type=int, default=200, help="held-out questions evaluated")
