@@ -57,7 +57,8 @@ class ModelConfig:
                                   "of every language layer of Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3.5 and "
                                   "LLaVA.")
     max_pixels: int = _f(56 * 56, "Pixel budget: images are downscaled so that width*height fits; raise it for fine "
-                   "findings or small objects, at the cost of more image tokens.")
+                   "findings or small objects, at the cost of more image tokens. The checkpoint's own image "
+                   "processor may cap it lower (the tiny shapes models at 56 x 56); the run then warns.")
     min_pixels: int = _f(56 * 56, "Images smaller than this are upscaled (0 to leave them): small chips below the "
                    "model's patch grid.")
 

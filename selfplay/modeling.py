@@ -39,6 +39,21 @@ def load_model_and_processor(path: str | Path, dtype: torch.dtype, trust_remote_
     return model, processor
 
 
+def processor_pixel_cap(processor) -> int | None:
+    """The most pixels the checkpoint's own image processor lets an image keep (its `max_pixels`, or
+    the `longest_edge` of its `size`, which the Qwen-VL processors count in pixels), or None.
+
+    Why: the processor resizes again after our loader, so `model.max_pixels` above this cap is
+    silently undone: the tiny shapes models cap at 56 x 56, and a run asking for 112 x 112 got 4 image
+    tokens, not 16.
+    """
+    image_processor = getattr(processor, "image_processor", None)
+    cap = getattr(image_processor, "max_pixels", None)
+    if cap is None:
+        cap = (getattr(image_processor, "size", None) or {}).get("longest_edge")
+    return int(cap) if cap else None
+
+
 def lora_config(cfg: ModelConfig):
     from peft import LoraConfig
 

@@ -45,3 +45,15 @@ def test_bad_target_modules_is_named(tiny_qwen):
 def test_missing_checkpoint_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="model.path"):
         load_model_and_processor(tmp_path, torch.float32)
+
+
+def test_the_processors_own_pixel_cap_is_read(tiny_qwen):
+    """The tiny processor keeps at most 56 x 56 pixels whatever model.max_pixels asks: the run warns of it."""
+    from transformers import AutoProcessor
+
+    from selfplay.modeling import processor_pixel_cap
+
+    processor = AutoProcessor.from_pretrained(tiny_qwen)
+    assert processor_pixel_cap(processor) == 56 * 56
+    grid = processor.image_processor(images=[Image.new("RGB", (112, 112))], return_tensors="pt")["image_grid_thw"]
+    assert grid.tolist() == [[1, 4, 4]]  # 4 x 4 patches of 14: the 112-pixel image was shrunk to 56
