@@ -18,10 +18,12 @@ import json
 import logging
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.one_arm import with_image_size  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
@@ -88,11 +90,10 @@ def main() -> None:
     qa = read_qa(resolve_world(f"builtin:shapes-{args.domain}-eval", cache, "eval") / "qa.jsonl")[:args.questions]
     rows = labelled_rows(world, args.steps * args.batch_size)
     torch.manual_seed(0)
-    model, processor = load_model_and_processor(Path(args.model).expanduser(), torch.float32)
+    with tempfile.TemporaryDirectory(prefix="label-ceiling-") as scratch:
+        sized = with_image_size(Path(args.model).expanduser(), args.image_size, Path(scratch) / "model")
+        model, processor = load_model_and_processor(sized, torch.float32)
     pixels = args.image_size ** 2
-    image_processor = processor.image_processor
-    image_processor.min_pixels = image_processor.max_pixels = pixels
-    image_processor.size = {"shortest_edge": pixels, "longest_edge": pixels}
     figures = {"settings": {**{k: str(v) for k, v in vars(args).items()}, "threads": torch.get_num_threads(),
                             "distinct_rows": len(rows)}, "steps": {}}
 

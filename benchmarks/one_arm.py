@@ -4,6 +4,7 @@ a budget (steps, learning rate, adapter targets) before spending a whole table o
     python benchmarks/one_arm.py --model runs/warm --domain aerial --answerer-steps 16 --lr 5e-4
     python benchmarks/one_arm.py --model runs/warm --arm selfplay_text --model-options '{"lora_rank": 16}'
     python benchmarks/one_arm.py --model runs/warm --qtypes existence --balance-labels --lr 2e-4 --rounds 20
+    python benchmarks/one_arm.py --model runs/warm --image-size 112 --rounds 40 --items 32 --answerer-steps 16 --lr 2e-4
 """
 
 from __future__ import annotations
@@ -18,9 +19,30 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.learning import ARMS, arm_config, images_only_manifest, run_arm, sight  # noqa: E402
-from selfplay.builtin import resolve_world  # noqa: E402
+from selfplay.builtin import resolve_model_path, resolve_world  # noqa: E402
+from selfplay.config import ModelConfig  # noqa: E402
 from selfplay.evaluate import truth_from  # noqa: E402
 from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
+
+
+def with_image_size(model_dir: Path, side: int, out: Path) -> Path:
+    """A copy of a checkpoint whose image processor keeps `side` x `side` pixels: the processor resizes
+    again after the run's loader, and the tiny shapes models' processors keep 56 x 56 at most. The
+    weights are linked, not copied."""
+    from transformers import AutoProcessor
+
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for path in model_dir.iterdir():
+        if path.suffix == ".safetensors":
+            (out / path.name).symlink_to(path.resolve())
+        elif path.is_file():
+            shutil.copy2(path, out / path.name)
+    processor = AutoProcessor.from_pretrained(model_dir)
+    pixels = side * side
+    processor.image_processor.size = {"shortest_edge": pixels, "longest_edge": pixels}
+    processor.save_pretrained(out)
+    return out
 
 
 def labelled_subset(train_dir: Path, eval_dir: Path, out: Path, qtypes: list[str], balance: bool) -> tuple[Path, Path]:
@@ -62,12 +84,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/one_arm"))
     parser.add_argument("--qtypes", nargs="+", help="supervised only: train and evaluate on these question types")
     parser.add_argument("--balance-labels", action="store_true", help="with --qtypes: as many of each answer per type")
+    parser.add_argument("--image-size", type=int, help="play and evaluate at this side in pixels (112: 16 image tokens "
+                                                        "instead of 4), on a copy of the model with_image_size writes")
     args = parser.parse_args()
     train_dir = resolve_world(f"builtin:shapes-{args.domain}", args.cache, "domain")
     eval_dir = resolve_world(f"builtin:shapes-{args.domain}-eval", args.cache, "domain")
     images_only_manifest(train_dir)
     shutil.rmtree(args.out, ignore_errors=True)
     started = time.perf_counter()
+    if args.image_size:
+        model = resolve_model_path(ModelConfig(path=args.model), args.cache)
+        args.model = str(with_image_size(model, args.image_size, args.out.with_name(args.out.name + "_model")))
+        args.model_options = {**args.model_options, "max_pixels": args.image_size ** 2,
+                              "min_pixels": args.image_size ** 2}
     cfg = arm_config(args.arm, train_dir, eval_dir, args.out, args, args.seed)
     if args.qtypes:
         if args.arm != "supervised":

@@ -26,3 +26,19 @@ def test_labelled_rows_are_answerer_rows_on_images_the_eval_split_never_shows(tm
     assert all((r["prompt"][0]["content"], r["completion"][0]["content"]) in pairs for r in rows)
     seen = {Image.open(held_out / r["image"]).tobytes() for r in read_jsonl(held_out / "manifest.jsonl")}
     assert not any(r["image"].tobytes() in seen for r in rows)
+
+
+def test_with_image_size_writes_a_copy_whose_processor_keeps_the_side_asked(tiny_qwen, tmp_path):
+    from transformers import AutoProcessor
+
+    from benchmarks.one_arm import with_image_size
+    from selfplay.modeling import processor_pixel_cap
+
+    before = {p.name: p.read_bytes() for p in Path(tiny_qwen).iterdir() if p.is_file()}
+    sized = with_image_size(Path(tiny_qwen), 112, tmp_path / "model")
+    processor = AutoProcessor.from_pretrained(sized)
+    assert processor_pixel_cap(processor) == 112 * 112
+    grid = processor.image_processor(images=[Image.new("RGB", (56, 56))], return_tensors="pt")["image_grid_thw"]
+    assert grid.tolist() == [[1, 8, 8]]  # 16 image tokens after the 2 x 2 merge, not 4
+    assert (sized / "model.safetensors").is_symlink()
+    assert {p.name: p.read_bytes() for p in Path(tiny_qwen).iterdir() if p.is_file()} == before
