@@ -54,6 +54,16 @@ def processor_pixel_cap(processor) -> int | None:
     return int(cap) if cap else None
 
 
+def pixel_cap_warning(max_pixels: int, processor, model_path) -> str | None:
+    """What a run says when `model.max_pixels` asks for more than the processor keeps, else None."""
+    cap = processor_pixel_cap(processor)
+    if cap is None or max_pixels <= cap:
+        return None
+    return (f"model.max_pixels is {max_pixels}, but the image processor of {model_path} keeps at most {cap} "
+            "pixels of an image: images will be shrunk to that. Raise max_pixels (or size.longest_edge) in its "
+            "preprocessor_config.json, or lower model.max_pixels.")
+
+
 def lora_config(cfg: ModelConfig):
     from peft import LoraConfig
 

@@ -85,7 +85,7 @@ def main(cfg: RunConfig) -> list[dict]:
     from .engine import make_engine
     from .round import play_round
     from .learner import RoleLearner
-    from .modeling import ROLES, attach_role_adapters, load_model_and_processor, processor_pixel_cap, resolve_dtype
+    from .modeling import ROLES, attach_role_adapters, load_model_and_processor, pixel_cap_warning, resolve_dtype
 
     # accelerate launch marks a DeepSpeed config in the environment; each GRPOTrainer then builds its own
     # engine even where the run's Accelerator (on CPU) would not.
@@ -112,11 +112,8 @@ def main(cfg: RunConfig) -> list[dict]:
         model_path = resolve_model_path(cfg.model, cfg.cache_dir)
     dtype = resolve_dtype(cfg.model.dtype, accelerator.device)
     model, processor = load_model_and_processor(model_path, dtype, cfg.model.trust_remote_code)
-    cap = processor_pixel_cap(processor)
-    if cap is not None and cfg.model.max_pixels > cap:
-        log.warning("model.max_pixels is %d, but the image processor of %s keeps at most %d pixels of an image: "
-                    "images will be shrunk to that. Raise max_pixels (or size.longest_edge) in its "
-                    "preprocessor_config.json, or lower model.max_pixels.", cfg.model.max_pixels, model_path, cap)
+    if warning := pixel_cap_warning(cfg.model.max_pixels, processor, model_path):
+        log.warning(warning)
     model = attach_role_adapters(model, cfg.model).to(accelerator.device)
     trainable = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)
     log.info("model: %s (%s, %.2fM parameters, %.2fM in two %s adapters) on %s, loaded in %.1fs",

@@ -51,9 +51,12 @@ def test_the_processors_own_pixel_cap_is_read(tiny_qwen):
     """The tiny processor keeps at most 56 x 56 pixels whatever model.max_pixels asks: the run warns of it."""
     from transformers import AutoProcessor
 
-    from selfplay.modeling import processor_pixel_cap
+    from selfplay.modeling import pixel_cap_warning, processor_pixel_cap
 
     processor = AutoProcessor.from_pretrained(tiny_qwen)
     assert processor_pixel_cap(processor) == 56 * 56
+    assert pixel_cap_warning(56 * 56, processor, tiny_qwen) is None
+    assert "model.max_pixels is 12544" in pixel_cap_warning(112 * 112, processor, tiny_qwen)
+    assert "keeps at most 3136" in pixel_cap_warning(112 * 112, processor, tiny_qwen)
     grid = processor.image_processor(images=[Image.new("RGB", (112, 112))], return_tensors="pt")["image_grid_thw"]
     assert grid.tolist() == [[1, 4, 4]]  # 4 x 4 patches of 14: the 112-pixel image was shrunk to 56
