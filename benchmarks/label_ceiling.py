@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.one_arm import with_image_size  # noqa: E402
+from benchmarks.image_size import with_image_size  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402

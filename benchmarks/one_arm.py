@@ -18,31 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.image_size import with_image_size  # noqa: E402
 from benchmarks.learning import ARMS, arm_config, images_only_manifest, run_arm, sight  # noqa: E402
 from selfplay.builtin import resolve_model_path, resolve_world  # noqa: E402
 from selfplay.config import ModelConfig  # noqa: E402
 from selfplay.evaluate import truth_from  # noqa: E402
 from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
-
-
-def with_image_size(model_dir: Path, side: int, out: Path) -> Path:
-    """A copy of a checkpoint whose image processor keeps `side` x `side` pixels: the processor resizes
-    again after the run's loader, and the tiny shapes models' processors keep 56 x 56 at most. The
-    weights are linked, not copied."""
-    from transformers import AutoProcessor
-
-    shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    for path in model_dir.iterdir():
-        if path.suffix == ".safetensors":
-            (out / path.name).symlink_to(path.resolve())
-        elif path.is_file():
-            shutil.copy2(path, out / path.name)
-    processor = AutoProcessor.from_pretrained(model_dir)
-    pixels = side * side
-    processor.image_processor.size = {"shortest_edge": pixels, "longest_edge": pixels}
-    processor.save_pretrained(out)
-    return out
 
 
 def labelled_subset(train_dir: Path, eval_dir: Path, out: Path, qtypes: list[str], balance: bool) -> tuple[Path, Path]:

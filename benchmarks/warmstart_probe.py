@@ -11,6 +11,7 @@ For a warm-start recipe (steps, source scenes, language domains) it builds the m
     python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
     python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
     python benchmarks/warmstart_probe.py --model ~/.cache/selfplay/models/shapes-qwen2_vl   # probe only
+    python benchmarks/warmstart_probe.py --image-size 112 --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.image_size import with_image_size  # noqa: E402
 from rewards.normalize import answers_match  # noqa: E402
 from roles.formats import ANSWER_TYPES  # noqa: E402
 from roles.questioner import parse_candidate, questioner_messages  # noqa: E402
@@ -35,15 +37,12 @@ from selfplay.ground_truth import truth  # noqa: E402
 from selfplay.scene import DOMAINS  # noqa: E402
 from selfplay.world import generate, load_scenes  # noqa: E402
 
-PIXELS = 56 * 56
-
-
-def questioner_probe(model, processor, world_dir: Path, items: int, temperature: float) -> dict:
+def questioner_probe(model, processor, world_dir: Path, items: int, temperature: float, pixels: int) -> dict:
     """Parse rate, checkable share and reference accuracy of 4 sampled candidates per item."""
     scenes = load_scenes(world_dir)
     rows = read_jsonl(world_dir / "manifest.jsonl")[:items]
     prompts = [Prompt(questioner_messages(row["text"], ANSWER_TYPES),
-                      load_image(world_dir / row["image"], max_pixels=PIXELS, min_pixels=PIXELS)) for row in rows]
+                      load_image(world_dir / row["image"], max_pixels=pixels, min_pixels=pixels)) for row in rows]
     groups = HFEngine(model, processor, temperature=temperature).generate(None, prompts, 4, 24)
     parsed = checked = right = 0
     for row, group in zip(rows, groups):
@@ -78,6 +77,9 @@ def main() -> None:
     parser.add_argument("--answering", action="store_true",
                         help="add broad-vocabulary answerer rows in varied styles, one scene per eight rows "
                              "(benchmarks/broad_reading.py)")
+    parser.add_argument("--image-size", type=int, default=56,
+                        help="side in pixels the base is warm-started and probed at (112: 16 image tokens instead of "
+                             "4); the saved processor keeps it (benchmarks/image_size.py)")
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
     parser.add_argument("--work", type=Path, default=Path("runs/warmstart_probe"))
     parser.add_argument("--cache", default="~/.cache/selfplay")
@@ -101,6 +103,8 @@ def main() -> None:
     model_dir = Path(args.model).expanduser() if args.model else None
     if model_dir is None:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
+        if args.image_size != 56:
+            base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")
         source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
         def reading(n: int) -> list[dict]:
@@ -119,15 +123,16 @@ def main() -> None:
     model, processor = load_model_and_processor(model_dir, torch.float32)
     model.to(device)
     torch.manual_seed(0)
+    pixels = args.image_size ** 2
     for domain in DOMAINS:
         eval_dir = resolve_world(f"builtin:shapes-{domain}-eval", args.cache, "probe")
         qa = read_qa(eval_dir)[:args.questions]
-        result = evaluate(model, processor, qa, role=None, max_pixels=PIXELS, min_pixels=PIXELS, blind_mode="blank")
+        result = evaluate(model, processor, qa, role=None, max_pixels=pixels, min_pixels=pixels, blind_mode="blank")
         train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "probe")
         report[domain] = {"accuracy": result["accuracy"], "blind_accuracy": result["blind_accuracy"],
                           "sight": result["sight"],
                           "chance": result["chance"]["all"],
-                          "questioner": questioner_probe(model, processor, train_dir, 40, args.temperature)}
+                          "questioner": questioner_probe(model, processor, train_dir, 40, args.temperature, pixels)}
         print(f"{domain}: sight {result['sight']['all']:+.3f}, accuracy {result['accuracy']['all']:.3f} "
               f"(blind {result['blind_accuracy']['all']:.3f}, "
               f"chance {result['chance']['all']:.3f}); questioner {report[domain]['questioner']}", flush=True)

@@ -31,7 +31,7 @@ def test_labelled_rows_are_answerer_rows_on_images_the_eval_split_never_shows(tm
 def test_with_image_size_writes_a_copy_whose_processor_keeps_the_side_asked(tiny_qwen, tmp_path):
     from transformers import AutoProcessor
 
-    from benchmarks.one_arm import with_image_size
+    from benchmarks.image_size import with_image_size
     from selfplay.modeling import processor_pixel_cap
 
     before = {p.name: p.read_bytes() for p in Path(tiny_qwen).iterdir() if p.is_file()}
