@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=56,
                         help="side in pixels the base is warm-started and probed at (112: 16 image tokens instead of "
                              "4); the saved processor keeps it (benchmarks/image_size.py)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the warm start's training (the order of its rows)")
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
     parser.add_argument("--work", type=Path, default=Path("runs/warmstart_probe"))
     parser.add_argument("--cache", default="~/.cache/selfplay")
@@ -114,10 +115,10 @@ def main() -> None:
                     + (answering_rows(n // 8, seed=1) if args.answering else []))
         if args.look_steps:
             model_dir = warm_start_with_look(base, source, args.out, look_steps=args.look_steps, steps=args.steps,
-                                             language_domains=tuple(args.language), mix_in=reading)
+                                             language_domains=tuple(args.language), mix_in=reading, seed=args.seed)
         else:
             model_dir = warm_start(base, source, args.out, steps=args.steps, language_domains=tuple(args.language),
-                                   mix_in=reading)
+                                   mix_in=reading, seed=args.seed)
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, processor = load_model_and_processor(model_dir, torch.float32)
