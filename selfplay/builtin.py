@@ -24,7 +24,7 @@ from .config import BUILTIN_PREFIX, ModelConfig
 # built again, so a change here reaches every user's cache.
 SHAPES_RECIPE = {"scenes": 2000, "seed": 1, "steps": 1000, "language_domains": ["scan", "aerial"]}
 RECIPE_FILE = "selfplay_recipe.json"
-WORLD_SPLITS = {"train": (0, 128), "eval": (99, 100)}  # seed and size of each built-in split
+WORLD_SPLITS = {"train": (0, 2000), "eval": (99, 100)}  # seed and size of each built-in split
 log = logging.getLogger("selfplay.builtin")
 
 
@@ -75,9 +75,9 @@ def resolve_world(value: str, cache_dir: str | Path, key: str) -> Path:
     if not name.startswith("shapes") or domain not in DOMAINS:
         choices = ", ".join(f"{BUILTIN_PREFIX}shapes-{d}[-eval]" for d in DOMAINS)
         raise ValueError(f"{key}: unknown built-in data set {value!r}; use one of {choices}")
-    folder = Path(cache_dir).expanduser() / "data" / f"shapes-{domain}-{split}"
+    seed, n = WORLD_SPLITS[split]
+    folder = Path(cache_dir).expanduser() / "data" / f"shapes-{domain}-{split}-{n}"
     if not (folder / "manifest.jsonl").is_file():
-        seed, n = WORLD_SPLITS[split]
         log.info("generating the shapes world's %s %s split (%d images) into %s", domain, split, n, folder)
         generate(folder, domain=domain, n=n, seed=seed)
     return folder

@@ -19,10 +19,11 @@ def test_paths_pass_through_and_empty_eval_data_turns_evaluation_off(tmp_path):
 
 def test_world_splits_are_generated_once_into_the_cache(tmp_path):
     manifest = resolve_data_source("builtin:shapes-aerial", tmp_path)
-    assert manifest == tmp_path / "data" / "shapes-aerial-train" / "manifest.jsonl"
+    # the size is in the folder's name, so a cache made when a split was another size is not reused
+    assert manifest == tmp_path / "data" / f"shapes-aerial-train-{WORLD_SPLITS['train'][1]}" / "manifest.jsonl"
     assert len(read_jsonl(manifest)) == WORLD_SPLITS["train"][1]
     qa = resolve_eval_data("builtin:shapes-aerial-eval", tmp_path)
-    assert qa == tmp_path / "data" / "shapes-aerial-eval" / "qa.jsonl"
+    assert qa == tmp_path / "data" / f"shapes-aerial-eval-{WORLD_SPLITS['eval'][1]}" / "qa.jsonl"
     assert {row["id"] for row in read_jsonl(qa)} == {f"aerial-{i:05d}" for i in range(WORLD_SPLITS["eval"][1])}
     written = manifest.stat().st_mtime_ns
     assert resolve_world("builtin:shapes-aerial", tmp_path, "data.source") == manifest.parent
