@@ -25,3 +25,13 @@ def with_image_size(model_dir: Path, side: int, out: Path) -> Path:
     processor.image_processor.size = {"shortest_edge": pixels, "longest_edge": pixels}
     processor.save_pretrained(out)
     return out
+
+
+def played_at(model: str, side: int, out: Path, cache: str) -> tuple[str, dict]:
+    """The model path and `model.*` options that play `model` (a folder or a built-in name) at `side`
+    x `side` pixels: a copy whose processor keeps that size, and the run's pixel budget set to it."""
+    from selfplay.builtin import resolve_model_path
+    from selfplay.config import ModelConfig
+
+    path = with_image_size(resolve_model_path(ModelConfig(path=model), cache), side, out)
+    return str(path), {"max_pixels": side * side, "min_pixels": side * side}

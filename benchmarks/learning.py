@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.image_size import played_at  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.config_parser import from_dict  # noqa: E402
 from selfplay.evaluate import pseudo_label_accuracy, truth_from  # noqa: E402
@@ -249,8 +250,9 @@ def per_round(results: dict) -> list[str]:
     return lines
 
 
-def base_sight_on_source(model: str, cache: str, questions: int) -> float:
-    """The base's sight on the source world's held-out questions (the world it was warm-started on)."""
+def base_sight_on_source(model: str, cache: str, questions: int, model_options: dict) -> float:
+    """The base's sight on the source world's held-out questions (the world it was warm-started on), at
+    the pixel budget the arms play at."""
     import torch
 
     from selfplay.builtin import resolve_model_path
@@ -260,7 +262,7 @@ def base_sight_on_source(model: str, cache: str, questions: int) -> float:
 
     loaded, processor = load_model_and_processor(resolve_model_path(ModelConfig(path=model), cache), torch.float32)
     rows = read_qa(resolve_world("builtin:shapes-source-eval", cache, "eval"))[:questions]
-    pixels = from_dict({}).model.max_pixels
+    pixels = model_options.get("max_pixels", from_dict({}).model.max_pixels)
     return evaluate(loaded, processor, rows, role=None, max_pixels=pixels, min_pixels=pixels)["sight"]["all"]
 
 
@@ -285,6 +287,8 @@ def main_cli() -> None:
     parser.add_argument("--train-options", type=json.loads, default={},
                         help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
+    parser.add_argument("--image-size", type=int, help="play and evaluate at this side in pixels (112: 16 image "
+                                                        "tokens instead of 4; benchmarks/image_size.py)")
     parser.add_argument("--quick", action="store_true", help="one seed on aerial, for development")
     args = parser.parse_args()
     if args.quick:
@@ -299,7 +303,10 @@ def main_cli() -> None:
         return
     logging.basicConfig(level=logging.WARNING)
     started = time.perf_counter()
-    args.source_sight = base_sight_on_source(args.model, args.cache, args.eval_questions)
+    if args.image_size:
+        args.model, pixels = played_at(args.model, args.image_size, args.work / f"model-{args.image_size}px", args.cache)
+        args.model_options = {**args.model_options, **pixels}
+    args.source_sight = base_sight_on_source(args.model, args.cache, args.eval_questions, args.model_options)
     print(f"base sight on source: {100 * args.source_sight:+.1f} points", flush=True)
     results: dict = {}
     for domain in args.domains:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.image_size import with_image_size  # noqa: E402
+from benchmarks.image_size import played_at  # noqa: E402
 from benchmarks.learning import ARMS, arm_config, images_only_manifest, run_arm, sight  # noqa: E402
-from selfplay.builtin import resolve_model_path, resolve_world  # noqa: E402
-from selfplay.config import ModelConfig  # noqa: E402
+from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.evaluate import truth_from  # noqa: E402
 from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
 
@@ -74,10 +73,9 @@ def main() -> None:
     shutil.rmtree(args.out, ignore_errors=True)
     started = time.perf_counter()
     if args.image_size:
-        model = resolve_model_path(ModelConfig(path=args.model), args.cache)
-        args.model = str(with_image_size(model, args.image_size, args.out.with_name(args.out.name + "_model")))
-        args.model_options = {**args.model_options, "max_pixels": args.image_size ** 2,
-                              "min_pixels": args.image_size ** 2}
+        args.model, pixels = played_at(args.model, args.image_size, args.out.with_name(args.out.name + "_model"),
+                                       args.cache)
+        args.model_options = {**args.model_options, **pixels}
     cfg = arm_config(args.arm, train_dir, eval_dir, args.out, args, args.seed)
     if args.qtypes:
         if args.arm != "supervised":
