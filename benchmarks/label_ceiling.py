@@ -72,6 +72,9 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=56,
                         help="side the images are resized to, in training and evaluation: 56 gives the model 4 "
                              "image tokens, 112 gives 16 (the world draws at 56, so 112 adds tokens, not detail)")
+    parser.add_argument("--lora", type=json.loads,
+                        help="train the answerer's LoRA adapter instead of every weight, as the self-play run does: "
+                             "JSON of model.* settings ('{}' for the product's: rank, targets)")
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
@@ -80,7 +83,8 @@ def main() -> None:
     import torch
     from transformers import TrainerCallback
 
-    from selfplay.modeling import load_model_and_processor
+    from selfplay.config import ModelConfig
+    from selfplay.modeling import attach_role_adapters, load_model_and_processor
     from selfplay.warmstart import train_sft
 
     cache = Path(args.cache).expanduser()
@@ -93,12 +97,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="label-ceiling-") as scratch:
         sized = with_image_size(Path(args.model).expanduser(), args.image_size, Path(scratch) / "model")
         model, processor = load_model_and_processor(sized, torch.float32)
+    role = None
+    if args.lora is not None:
+        model, role = attach_role_adapters(model, ModelConfig(**args.lora)), "answerer"
+        model.set_adapter(role)
     pixels = args.image_size ** 2
     figures = {"settings": {**{k: str(v) for k, v in vars(args).items()}, "threads": torch.get_num_threads(),
                             "distinct_rows": len(rows)}, "steps": {}}
 
     def measure(step: int) -> None:
-        result = evaluate(model, processor, qa, role=None, max_pixels=pixels, min_pixels=pixels, blind_mode="blank")
+        result = evaluate(model, processor, qa, role=role, max_pixels=pixels, min_pixels=pixels, blind_mode="blank")
         figures["steps"][step] = {k: result[k] for k in ("accuracy", "blind_accuracy", "sight")}
         print(line(step, result), flush=True)
 
