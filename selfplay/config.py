@@ -133,9 +133,6 @@ class RewardConfig:
     keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer "
                          "(rewards.filters.target_and_keep): widen it to train on more questions, narrow it to "
                          "train only near the edge of the answerer's ability.")
-    guide_unreached: bool = _f(False, "Where no sampled answer reaches a kept question's target, the group's last "
-                               "sample is replaced by the target itself (rewards.guidance.guide), so an answer the "
-                               "answerer gives to every image still learns the target where it is wrong.")
 
 
 @dataclass
@@ -297,8 +294,6 @@ def validate(cfg: RunConfig) -> None:
         tower = [word for word in VISION_TOWER_PARTS if word in m.lora_target_modules]
         need(not tower, "model.lora_target_modules", f"names the vision tower ({', '.join(tower)}); vLLM serves "
              "adapters on the language model only: target language layers, or use engine: hf")
-        need(not r.guide_unreached, "rewards.guide_unreached", "needs engine: hf; with vllm, TRL's sampler "
-             "correction weighs each completion by how likely vLLM made it, and nobody sampled the guide")
     if g.mode == "supervised":
         need(bool(cfg.data.labels), "data.labels", "game.mode supervised needs a ground-truth QA file")
     if cfg.data.labels:

@@ -34,13 +34,11 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 @dataclass
 class Group:
-    """One GRPO group: a prompt, its sampled completions and their rewards; `guide`, where set, is the
-    completion the last sample gives way to (rewards.guidance.guide), and the last reward is its."""
+    """One GRPO group: a prompt, its sampled completions and their rewards."""
     messages: list[dict]
     image: Image.Image | None
     samples: list[Sample]
     rewards: list[float]
-    guide: str | None = None
 
 
 def recorded_reward(completions, recorded_reward, **kwargs) -> list[float]:
@@ -97,8 +95,6 @@ def replay_rollout(groups: list[Group], group_size: int):
             previous = index
             group = groups[index]
             sample = group.samples[position % group_size]
-            if group.guide is not None and position % group_size == group_size - 1:
-                sample = guide_sample(sample, group.guide, trainer.processing_class)
             out["prompt_ids"].append(sample.prompt_ids)
             out["completion_ids"].append(sample.completion_ids)
             out["logprobs"].append(sample.logprobs)
@@ -106,18 +102,6 @@ def replay_rollout(groups: list[Group], group_size: int):
         return out
 
     return rollout
-
-
-def guide_sample(sample: Sample, text: str, processor) -> Sample:
-    """`sample` with its completion replaced by `text`, ended as the sample ended (its end-of-turn token)
-    or, where the sample ran out of length, by the tokenizer's end of text. Its sampling log-probs are
-    0 because nobody sampled it: TRL's sampler correction (engine vllm) would weigh it by the model's
-    own probability of it, so the config refuses that pair."""
-    tokenizer = getattr(processor, "tokenizer", processor)
-    last = sample.completion_ids[-1] if sample.completion_ids else None
-    end = last if last in tokenizer.all_special_ids else tokenizer.eos_token_id
-    ids = tokenizer.encode(text, add_special_tokens=False) + [end]
-    return Sample(text, sample.prompt_ids, ids, [0.0] * len(ids))
 
 
 def micro_batch_size(step_sequences: int, most: int) -> int:

@@ -16,10 +16,9 @@ from accelerate.utils import gather_object
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
 from rewards.filters import balance_targets, target_and_keep
-from rewards.guidance import guide
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
-from roles.answerer import answerer_messages, format_answer, parse_answer
+from roles.answerer import answerer_messages, parse_answer
 
 from .config import RunConfig
 from .manifest import ImageTextData, ImageTextItem, shard
@@ -93,16 +92,10 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
             why += f"; balanced away: more {target!r} than the runner-up of its kind"
         rewards = answerer_rewards([s.text for s in q.answers], [target] * len(q.answers),
                                    agreement_weight=r.agreement_weight, format_weight=r.format_weight)
-        guided = guide(said[id(q)][0], target) if still_kept and r.guide_unreached else None
         games.append(game_row(round_index, play, position, q, said[id(q)][0], target, still_kept, why,
-                              terms.get(id(q), {}), rewards, guided))
-        if guided is not None:  # the last sample gives way to the target (rewards.guidance.guide)
-            guided = format_answer(guided)
-            rewards = rewards[:-1] + answerer_rewards([guided], [target], agreement_weight=r.agreement_weight,
-                                                      format_weight=r.format_weight)
+                              terms.get(id(q), {}), rewards))
         if still_kept:
-            answerer_groups.append(Group(answerer_messages(q.question), play.image, list(q.answers), rewards,
-                                         guide=guided))
+            answerer_groups.append(Group(answerer_messages(q.question), play.image, list(q.answers), rewards))
     questioner_groups = [Group(play.prompt, play.image, list(play.samples),
                                [terms[id(q)]["reward"] for q in play.questions if q.origin == ASKED])
                          for play in plays if play.samples]
@@ -110,10 +103,8 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
 
 
 def game_row(round_index: int, play: Play, position: int, q: Question, answers: list[str | None],
-             target: str | None, kept: bool, why: str, terms: dict, rewards: list[float],
-             guided: str | None = None) -> dict:
-    """One line of games.jsonl: what was asked of an item, answered, decided and rewarded; `guide` is the
-    target the answerer learned in place of its last answer, where no answer reached it."""
+             target: str | None, kept: bool, why: str, terms: dict, rewards: list[float]) -> dict:
+    """One line of games.jsonl: what was asked of an item, answered, decided and rewarded."""
     silver, p = majority_vote(answers) if q.question is not None else (None, 0.0)
     return {
         "round": round_index, "item_id": play.item.id, "image": str(play.item.image_path), "text": play.item.text,
@@ -121,7 +112,7 @@ def game_row(round_index: int, play: Play, position: int, q: Question, answers: 
         "question": q.question, "reference": q.reference, "answer_type": q.answer_type,
         "answers": [s.text for s in q.answers], "blind_answers": [s.text for s in q.blind],
         "silver": silver, "p": p, "target": target, "kept": kept, "why": why, "terms": terms,
-        "answer_rewards": rewards, "guide": guided,
+        "answer_rewards": rewards,
     }
 
 

@@ -48,7 +48,6 @@ def test_resume_flag_forms():
     ({"engine": "vllm", "model": {"lora_rank": 16}, "vllm": {"max_lora_rank": 8}}, "vllm.max_lora_rank"),
     ({"engine": "vllm", "vllm": {"gpu_memory_utilization": 1.5}}, "vllm.gpu_memory_utilization"),
     ({"engine": "vllm", "model": {"lora_target_modules": r".*visual.*\.qkv"}}, "model.lora_target_modules"),
-    ({"engine": "vllm", "rewards": {"guide_unreached": True}}, "rewards.guide_unreached"),
 ])
 def test_errors_name_the_key(raw, key):
     with pytest.raises(ConfigError) as error:

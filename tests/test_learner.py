@@ -102,33 +102,6 @@ def test_replay_hands_each_group_its_own_samples_in_order(pair, monkeypatch):
         assert [list(r[2]) for r in block] == [s.completion_ids for s in groups[index].samples]
 
 
-def test_a_guided_group_replays_its_guide_in_place_of_its_last_sample(pair, monkeypatch):
-    """rewards.guide_unreached reaches TRL: the last row of a guided group carries the guide's tokens,
-    ended as the sample it replaces ended; the other rows and groups are the recorded samples."""
-    from selfplay import learner as learner_module
-
-    model, processor = pair
-    groups = _groups(model, processor, "answerer")
-    groups[1].guide = "two"
-    seen = []
-
-    def recorded_reward(completions, recorded_reward, group, completion_ids, **kwargs):
-        seen.extend(zip(group, completion_ids))
-        return [float(r) for r in recorded_reward]
-
-    monkeypatch.setattr(learner_module, "recorded_reward", recorded_reward)
-    RoleLearner("answerer", model, processor, group_size=4, steps=1, learning_rate=1e-2).learn(groups, 0)
-    replayed = {index: [] for index in (0, 1)}
-    for index, ids in seen:
-        replayed[index].append(list(ids))
-    assert replayed[0] == [s.completion_ids for s in groups[0].samples]
-    assert replayed[1][:3] == [s.completion_ids for s in groups[1].samples[:3]]
-    last = groups[1].samples[3].completion_ids[-1]
-    end = last if last in processor.tokenizer.all_special_ids else processor.tokenizer.eos_token_id
-    assert replayed[1][3] == processor.tokenizer.encode("two", add_special_tokens=False) + [end]
-    assert processor.tokenizer.decode(replayed[1][3], skip_special_tokens=True).strip() == "two"
-
-
 def test_recorded_reward_passes_values_through():
     assert recorded_reward(["x", "y"], recorded_reward=[1, -0.5]) == [1.0, -0.5]
 

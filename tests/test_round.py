@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rewards.filters import TRUTH, backing
+from rewards.filters import backing
 from roles.formats import infer_answer_type
 from roles.questioner import format_candidate
 from selfplay.config_parser import from_dict
 from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
 from selfplay.metrics import round_metrics
-from selfplay.plays import ASKED, BORROWED, LABELLED, Play, Question
+from selfplay.plays import ASKED, BORROWED, Play, Question
 from selfplay.round import score
 
 
@@ -150,28 +150,3 @@ def test_every_reward_option_changes_the_scored_round(key, value):
     plays.append(Play(plays[0].item, plays[0].image, [], _samples(["gibberish"]), (unparsed,)))
     default = score(from_dict({}), plays, 0).games
     assert score(from_dict({"rewards": {key: value}}), plays, 0).games != default
-
-
-def _labelled(index: int, label: str, answers: list[str], question: str) -> Play:
-    """One item of the supervised baseline: a ground-truth question answered `answers`."""
-    item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), None, "manifest.jsonl", index)
-    asked = Question(LABELLED, question, label, infer_answer_type(label, question), TRUTH, None,
-                     _samples(answers), _samples(["no"]))
-    return Play(item, Image.new("RGB", (56, 56)), [], (), (asked,))
-
-
-def test_a_group_that_never_said_its_label_learns_it_in_place_of_its_last_answer():
-    """rewards.guide_unreached: the label is "two", the answerer said "three" four times; the last sample
-    gives way to "two" with the reward of a right answer; a group that reached its label is left as is."""
-    plays = [_labelled(0, "2", ["three", "three", "three", "three"], "How many blue squares are there?"),
-             _labelled(1, "yes", ["yes", "no", "no", "no"], "Is there a red circle?")]
-    plain = score(from_dict({}), plays, 0)
-    guided = score(from_dict({"rewards": {"guide_unreached": True}}), plays, 0)
-    assert [g.guide for g in plain.answerer_groups] == [None, None]
-    assert [g.guide for g in guided.answerer_groups] == ["2", None]
-    assert guided.answerer_groups[0].rewards == pytest.approx([0.1, 0.1, 0.1, 1.0])
-    assert guided.answerer_groups[1].rewards == plain.answerer_groups[1].rewards
-    # games.jsonl keeps what the answerer said and says what it learned instead
-    assert guided.games[0]["answers"] == ["three"] * 4 and guided.games[0]["guide"] == "2"
-    assert guided.games[0]["answer_rewards"] == pytest.approx([0.1] * 4)
-    assert guided.games != plain.games
