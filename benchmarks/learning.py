@@ -262,8 +262,9 @@ def base_sight_on_source(model: str, cache: str, questions: int, model_options: 
 
     loaded, processor = load_model_and_processor(resolve_model_path(ModelConfig(path=model), cache), torch.float32)
     rows = read_qa(resolve_world("builtin:shapes-source-eval", cache, "eval"))[:questions]
-    pixels = model_options.get("max_pixels", from_dict({}).model.max_pixels)
-    return evaluate(loaded, processor, rows, role=None, max_pixels=pixels, min_pixels=pixels)["sight"]["all"]
+    played = from_dict({"model": model_options}).model
+    return evaluate(loaded, processor, rows, role=None, max_pixels=played.max_pixels,
+                    min_pixels=played.min_pixels)["sight"]["all"]
 
 
 def main_cli() -> None:

@@ -104,8 +104,7 @@ def main() -> None:
     model_dir = Path(args.model).expanduser() if args.model else None
     if model_dir is None:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
-        if args.image_size != 56:
-            base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")
+        base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")
         source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
         def reading(n: int) -> list[dict]:
