@@ -130,9 +130,6 @@ class RewardConfig:
     agreement_weight: float = _f(0.9, "Answerer reward for matching the target (VisPlay's 0.9).")
     format_weight: float = _f(0.1, "Answerer reward for a well-formed answer: raise it while the answerer's "
                               "format failures in metrics.jsonl are high.")
-    blind_discount: float = _f(0.0, "Share of a right answer's reward withheld as far as the blind answers give it too "
-                               "(rewards.answerer.answerer_rewards): 1 pays only what was seen, 0 pays answer priors "
-                               "as well; needs game.blind_answers.")
     keep_band: list = _f([0.3, 0.8], "Questions whose majority share p lies in this band train the answerer "
                          "(rewards.filters.target_and_keep): widen it to train on more questions, narrow it to "
                          "train only near the edge of the answerer's ability.")
@@ -261,9 +258,6 @@ def validate(cfg: RunConfig) -> None:
     need(len(g.answer_types) > 0, "game.answer_types", "name at least one answer type")
     for kind in g.answer_types:
         need(kind in ANSWER_TYPES, "game.answer_types", f"unknown type {kind!r}; allowed: {', '.join(ANSWER_TYPES)}")
-    need(0 <= r.blind_discount <= 1, "rewards.blind_discount", "must be in [0, 1]")
-    need(r.blind_discount == 0 or g.blind_answers > 0, "rewards.blind_discount",
-         "discounts by the blind answers: set game.blind_answers above 0 or the discount to 0")
     need(len(r.keep_band) == 2 and 0 <= r.keep_band[0] <= r.keep_band[1] <= 1, "rewards.keep_band",
          f"must be [low, high] within [0, 1], got {r.keep_band}")
     need(sorted(t.phase_order) == ["answerer", "questioner"] or t.phase_order in (["questioner"], ["answerer"]),

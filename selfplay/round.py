@@ -91,8 +91,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
         if kept and not still_kept:
             why += f"; balanced away: more {target!r} than the runner-up of its kind"
         rewards = answerer_rewards([s.text for s in q.answers], [target] * len(q.answers),
-                                   agreement_weight=r.agreement_weight, format_weight=r.format_weight,
-                                   blind_answers=said[id(q)][1], blind_discount=r.blind_discount)
+                                   agreement_weight=r.agreement_weight, format_weight=r.format_weight)
         games.append(game_row(round_index, play, position, q, said[id(q)][0], target, still_kept, why,
                               terms.get(id(q), {}), rewards))
         if still_kept:

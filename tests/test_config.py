@@ -38,8 +38,6 @@ def test_resume_flag_forms():
     ({"rewards": {"reference_trust": "either"}}, "rewards.reference_trust"),  # removed: unknown key
     ({"game": {"borrowed_questions": -1}}, "game.borrowed_questions"),
     ({"rewards": {"keep_band": [0.9, 0.1]}}, "rewards.keep_band"),
-    ({"rewards": {"blind_discount": 1.5}}, "rewards.blind_discount"),
-    ({"rewards": {"blind_discount": 1.0}, "game": {"blind_answers": 0}}, "rewards.blind_discount"),
     ({"model": {"path": "/no/such/model"}}, "model.path"),
     ({"model": {"min_pixels": 10**9}}, "model.min_pixels"),
     ({"data": {"source": "/no/such/manifest.jsonl"}}, "data.source"),

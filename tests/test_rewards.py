@@ -168,21 +168,6 @@ def test_answerer_rewards():
     assert answerer_rewards(["2", "3"], ["2", "2"], agreement_weight=1.0, format_weight=0.0) == [1.0, 0.0]
 
 
-def test_the_blind_discount_pays_a_prior_nothing_and_what_was_seen_in_full():
-    right = ["no", "no", "yes"]
-    plain = dict(agreement_weight=1.0, format_weight=0.0)
-    # the blind answers say the target every time: a right answer is the prior, worth nothing
-    assert answerer_rewards(right, ["no"] * 3, blind_answers=["no", "No."], blind_discount=1.0, **plain) == [0, 0, 0]
-    # they never say it: a right answer was seen and keeps its whole reward
-    assert answerer_rewards(right, ["no"] * 3, blind_answers=["yes", None], blind_discount=1.0, **plain) == [1, 1, 0]
-    # half the discount, half the blind answers right: three quarters of the reward
-    assert answerer_rewards(right, ["no"] * 3, blind_answers=["no", "yes"], blind_discount=0.5, **plain) == [.75, .75, 0]
-    # a discount of 0, or no blind answers, is plain agreement
-    assert answerer_rewards(right, ["no"] * 3, blind_answers=["no"], **plain) == answerer_rewards(right, ["no"] * 3, **plain)
-    with pytest.raises(ValueError, match="one question"):
-        answerer_rewards(["no", "yes"], ["no", "yes"], blind_answers=["no"], blind_discount=1.0)
-
-
 @pytest.mark.parametrize("p, kept", [(0.29, False), (0.3, True), (0.8, True), (0.81, False)])
 def test_target_and_keep_band_edges_are_inclusive(p, kept):
     n = 100

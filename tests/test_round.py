@@ -139,7 +139,7 @@ def test_the_questioners_groups_hold_its_own_candidates_with_their_rewards_in_or
 
 @pytest.mark.parametrize("key, value", [("blind_weight", 0.0), ("repetition_weight", 0.0), ("repetition_threshold", 0.0),
                                         ("format_penalty", -2.0), ("agreement_weight", 0.5), ("format_weight", 0.5),
-                                        ("keep_band", [0.0, 1.0]), ("blind_discount", 1.0)])
+                                        ("keep_band", [0.0, 1.0])])
 def test_every_reward_option_changes_the_scored_round(key, value):
     """An option that reaches nothing is dead: each one changes the games of this small round."""
     caption = "A red circle and two blue squares."
