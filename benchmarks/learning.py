@@ -47,7 +47,7 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
         "model": {"path": args.model, **args.model_options},
         "data": {"source": str(manifest)},
         "game": {"rounds": args.rounds, "items_per_round": args.items, "questions_per_item": 4,
-                 "answers_per_question": 4, "blind_answers": 2},
+                 "answers_per_question": 4, "blind_answers": 2, **args.game_options},
         "rewards": dict(args.rewards),
         "train": {"seed": seed, "answerer_steps": args.answerer_steps, "questioner_steps": 1,
                   "learning_rate": args.lr, **args.train_options},
@@ -55,7 +55,7 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
     }
     if arm == "supervised":
         # as many answered questions per item as self-play with text: its G candidates plus the borrowed ones
-        cfg["game"]["questions_per_item"] += from_dict({}).game.borrowed_questions
+        cfg["game"]["questions_per_item"] += cfg["game"].get("borrowed_questions", from_dict({}).game.borrowed_questions)
         cfg["game"]["mode"] = "supervised"
         cfg["data"]["labels"] = str(domain_dir / "qa.jsonl")  # every ground-truth question trains, towards its label
     return cfg
@@ -285,6 +285,8 @@ def main_cli() -> None:
                         help="JSON of rewards.* settings for the self-play arms (default: the product's defaults)")
     parser.add_argument("--model-options", type=json.loads, default={},
                         help='JSON of model.* settings for every arm, e.g. {"lora_rank": 16}')
+    parser.add_argument("--game-options", type=json.loads, default={},
+                        help="JSON of game.* settings every arm shares, e.g. '{\"blind_answers\": 4}'")
     parser.add_argument("--train-options", type=json.loads, default={},
                         help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")

@@ -59,6 +59,7 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=1)
     parser.add_argument("--rewards", type=json.loads, default={}, help="JSON of rewards.* settings")
     parser.add_argument("--model-options", type=json.loads, default={}, help="JSON of model.* settings")
+    parser.add_argument("--game-options", type=json.loads, default={}, help="JSON of game.* settings")
     parser.add_argument("--train-options", type=json.loads, default={}, help="JSON of train.* settings")
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--out", type=Path, default=Path("runs/one_arm"))
