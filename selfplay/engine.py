@@ -123,7 +123,11 @@ class HFEngine:
         self.model.eval()
         try:
             with _adapter(self.model, role):
-                sampling = dict(do_sample=True, temperature=self.temperature, top_p=self.top_p) \
+                # Only the configured temperature and top_p shape the samples: transformers' default top_k
+                # (50) and a checkpoint's generation_config (Qwen2-VL's says top_k 1, repetition_penalty
+                # 1.05) would sample, and renormalise the recorded log-probs, unlike the learner and vLLM.
+                sampling = dict(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=0,
+                                repetition_penalty=1.0) \
                     if self.temperature > 0 else dict(do_sample=False)  # temperature 0: greedy
                 out = self.model.generate(
                     **inputs, **sampling,

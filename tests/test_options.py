@@ -9,7 +9,7 @@ from PIL import Image
 
 from selfplay.config import ModelConfig
 from selfplay.config_parser import from_dict
-from selfplay.engine import HFEngine, Prompt
+from selfplay.engine import HFEngine, Prompt, render_prompt
 from selfplay.modeling import load_model_and_processor, lora_config
 from selfplay.runner import _shared_learner_args
 
@@ -47,3 +47,30 @@ def test_top_p_near_zero_samples_the_greedy_answer(tiny_qwen):
 def test_the_supervised_baseline_needs_a_labels_file(raw):
     with pytest.raises(ValueError, match="^data.labels"):
         from_dict(raw)
+
+
+def test_the_hf_engine_samples_the_whole_distribution_the_learner_trains(tiny_qwen):
+    """game.top_p 1 cuts nothing: a sample's recorded log-probs are the model's own (the full softmax, less
+    the markup tokens the engine suppresses), as the learner's forward pass computes them; transformers'
+    default top_k of 50, or a checkpoint's own sampling defaults, would sample from and renormalise over
+    fewer tokens."""
+    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
+    model.generation_config.top_k, model.generation_config.repetition_penalty = 1, 1.05  # as Qwen2-VL ships
+    engine = HFEngine(model, processor)
+    prompt = Prompt([{"role": "user", "content": "What colour is the circle?"}], Image.new("RGB", (56, 56), "red"))
+    torch.manual_seed(0)
+    samples = engine.generate(None, [prompt], 4, 6)[0]
+    inputs = processor(text=[render_prompt(prompt.messages, prompt.image, processor)], images=[prompt.image],
+                       return_tensors="pt")
+    for sample in samples:
+        ids = torch.tensor([sample.prompt_ids + sample.completion_ids])
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=inputs["pixel_values"],
+                           image_grid_thw=inputs["image_grid_thw"],
+                           mm_token_type_ids=torch.cat([inputs["mm_token_type_ids"],
+                                                        torch.zeros(1, len(sample.completion_ids), dtype=torch.long)],
+                                                       dim=1)).logits[0, len(sample.prompt_ids) - 1:-1]
+        logits[:, engine.suppressed] = float("-inf")
+        own = logits.log_softmax(-1).gather(1, torch.tensor(sample.completion_ids)[:, None]).squeeze(1)
+        assert own.tolist() == pytest.approx(sample.logprobs, abs=1e-4)
+    assert len({tuple(sample.completion_ids) for sample in samples}) > 1  # sampled, not the top token each time
