@@ -113,6 +113,9 @@ class GameConfig:
     temperature: float = _f(1.0, "Sampling temperature of both roles: lower it if answers stop parsing; hotter did "
                                  "not help on the shapes world (docs/learning.md).")
     top_p: float = _f(1.0, "Nucleus sampling of both roles: below 1 cuts rare answers, which GRPO then never sees.")
+    top_k: int = _f(50, "Both roles sample among this many likeliest tokens (0: all, exactly the policy GRPO trains); "
+                    "50 is what the HF engine always did (transformers' default). A checkpoint's own sampling "
+                    "defaults (Qwen2-VL ships top_k 1) never apply.")
     generation_batch_size: int = _f(256, "Most sequences one generate call may hold: lower it if generation runs out "
                                        "of memory.")
 
@@ -254,6 +257,7 @@ def validate(cfg: RunConfig) -> None:
     need(g.borrowed_questions >= 0, "game.borrowed_questions", "must be 0 or more")
     need(g.temperature > 0, "game.temperature", "must be above 0 (self-play needs sampling)")
     need(0 < g.top_p <= 1, "game.top_p", "must be in (0, 1]")
+    need(g.top_k >= 0, "game.top_k", "must be 0 (all tokens) or more")
     need(g.generation_batch_size >= 1, "game.generation_batch_size", "must be at least 1")
     need(len(g.answer_types) > 0, "game.answer_types", "name at least one answer type")
     for kind in g.answer_types:

@@ -63,8 +63,9 @@ def make_engine(cfg, model, processor, model_path) -> RolloutEngine:
         from .vllm_engine import VLLMEngine
 
         return VLLMEngine(model, processor, model_path, cfg.vllm, temperature=g.temperature, top_p=g.top_p,
-                          max_sequences=g.generation_batch_size, seed=cfg.train.seed)
-    return HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p, max_sequences=g.generation_batch_size)
+                          top_k=g.top_k, max_sequences=g.generation_batch_size, seed=cfg.train.seed)
+    return HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
+                    max_sequences=g.generation_batch_size)
 
 
 def render_prompt(messages: list[dict], image: Image.Image | None, processor) -> str:
@@ -79,12 +80,13 @@ def render_prompt(messages: list[dict], image: Image.Image | None, processor) ->
 class HFEngine:
     """transformers `generate` on the live PeftModel, in as few calls as `max_sequences` allows."""
 
-    def __init__(self, model, processor, *, temperature: float = 1.0, top_p: float = 1.0,
+    def __init__(self, model, processor, *, temperature: float = 1.0, top_p: float = 1.0, top_k: int = 50,
                  max_sequences: int = 256):
         self.model = model
         self.processor = processor
         self.temperature = temperature
         self.top_p = top_p
+        self.top_k = top_k
         self.max_sequences = max_sequences
         self.stats = GenerationStats()
         self.eos_ids = set(_as_list(model.generation_config.eos_token_id))
@@ -123,10 +125,10 @@ class HFEngine:
         self.model.eval()
         try:
             with _adapter(self.model, role):
-                # Only the configured temperature and top_p shape the samples: transformers' default top_k
-                # (50) and a checkpoint's generation_config (Qwen2-VL's says top_k 1, repetition_penalty
-                # 1.05) would sample, and renormalise the recorded log-probs, unlike the learner and vLLM.
-                sampling = dict(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=0,
+                # Only the configured temperature, top_p and top_k shape the samples: a checkpoint's
+                # generation_config (Qwen2-VL's says top_k 1, repetition_penalty 1.05) would otherwise
+                # make every sample the greedy one and renormalise the recorded log-probs.
+                sampling = dict(do_sample=True, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
                                 repetition_penalty=1.0) \
                     if self.temperature > 0 else dict(do_sample=False)  # temperature 0: greedy
                 out = self.model.generate(

@@ -7,7 +7,7 @@ folder served under a new id; the round calls it after the role learns, the runn
 Each request names its own adapter, so prompts of both roles can share one `generate` call
 (`generate_batch`).
 
-Sampling matches `HFEngine`: the same temperature, top_p, token budget, end-of-sequence tokens and
+Sampling matches `HFEngine`: the same temperature, top_p, top_k, token budget, end-of-sequence tokens and
 the same suppressed markup tokens (every special token but EOS), and prompts rendered as TRL renders
 them, so the learner scores the very tokens vLLM sampled. vLLM's log-probs differ slightly from the
 trainer's (other kernels), so the learner turns on TRL's importance-sampling correction for these
@@ -40,11 +40,12 @@ class VLLMEngine:
     """Both roles' LoRA adapters, and the adapter-free base, sampled from one vLLM engine."""
 
     def __init__(self, model, processor, model_path: str | Path, cfg: VLLMConfig, *, temperature: float = 1.0,
-                 top_p: float = 1.0, max_sequences: int = 256, seed: int = 0):
+                 top_p: float = 1.0, top_k: int = 50, max_sequences: int = 256, seed: int = 0):
         from vllm import LLM
 
         self.model, self.processor = model, processor
         self.temperature, self.top_p = temperature, top_p
+        self.top_k = top_k if top_k > 0 else -1  # vLLM's "all tokens"
         self.stats = GenerationStats()
         tower = sorted({name.split(".lora_")[0] for name, _ in model.named_parameters()
                         if ".lora_" in name and set(name.split(".")) & set(VISION_TOWER_PARTS)})
@@ -116,7 +117,8 @@ class VLLMEngine:
         started = time.perf_counter()
         requests, params, loras = [], [], []
         for role, prompts, n, max_new_tokens in calls:
-            sampling = SamplingParams(n=n, temperature=self.temperature, top_p=self.top_p, max_tokens=max_new_tokens,
+            sampling = SamplingParams(n=n, temperature=self.temperature, top_p=self.top_p, top_k=self.top_k,
+                                      max_tokens=max_new_tokens,
                                       logprobs=0, allowed_token_ids=self.allowed_ids, stop_token_ids=self.eos_ids,
                                       detokenize=False)
             for prompt in prompts:

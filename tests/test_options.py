@@ -9,7 +9,7 @@ from PIL import Image
 
 from selfplay.config import ModelConfig
 from selfplay.config_parser import from_dict
-from selfplay.engine import HFEngine, Prompt, render_prompt
+from selfplay.engine import HFEngine, Prompt, make_engine, render_prompt
 from selfplay.modeling import load_model_and_processor, lora_config
 from selfplay.runner import _shared_learner_args
 
@@ -41,6 +41,10 @@ def test_top_p_near_zero_samples_the_greedy_answer(tiny_qwen):
     torch.manual_seed(0)
     wide = HFEngine(model, processor, temperature=2.0, top_p=1.0).generate(None, prompts, 4, 6)[0]
     assert any(sample.completion_ids != greedy for sample in wide)  # the random tiny model samples widely
+    # game.top_k: one token is greedy too, and the option reaches the run's engine
+    top_one = HFEngine(model, processor, temperature=2.0, top_k=1).generate(None, prompts, 4, 6)[0]
+    assert [sample.completion_ids for sample in top_one] == [greedy] * 4
+    assert make_engine(from_dict({"game": {"top_k": 7}}), model, processor, tiny_qwen).top_k == 7
 
 
 @pytest.mark.parametrize("raw", [{"game": {"mode": "supervised"}}, {"data": {"labels": "/no/such/qa.jsonl"}}])
@@ -49,14 +53,13 @@ def test_the_supervised_baseline_needs_a_labels_file(raw):
         from_dict(raw)
 
 
-def test_the_hf_engine_samples_the_whole_distribution_the_learner_trains(tiny_qwen):
-    """game.top_p 1 cuts nothing: a sample's recorded log-probs are the model's own (the full softmax, less
-    the markup tokens the engine suppresses), as the learner's forward pass computes them; transformers'
-    default top_k of 50, or a checkpoint's own sampling defaults, would sample from and renormalise over
-    fewer tokens."""
+def test_with_top_k_0_the_hf_engine_samples_the_whole_distribution_the_learner_trains(tiny_qwen):
+    """game.top_k 0 and top_p 1 cut nothing: a sample's recorded log-probs are the model's own (the full
+    softmax, less the markup tokens the engine suppresses), as the learner's forward pass computes them,
+    whatever sampling defaults the checkpoint ships."""
     model, processor = load_model_and_processor(tiny_qwen, torch.float32)
     model.generation_config.top_k, model.generation_config.repetition_penalty = 1, 1.05  # as Qwen2-VL ships
-    engine = HFEngine(model, processor)
+    engine = HFEngine(model, processor, top_k=0)
     prompt = Prompt([{"role": "user", "content": "What colour is the circle?"}], Image.new("RGB", (56, 56), "red"))
     torch.manual_seed(0)
     samples = engine.generate(None, [prompt], 4, 6)[0]
