@@ -37,7 +37,9 @@ def served(tiny_model):
             if "lora_B" in name:  # B starts at zero: make each role differ from the base and from the other
                 torch.nn.init.normal_(p, std=0.5)
     model.eval()
-    engine = VLLMEngine(model, processor, tiny_model, VLLMConfig(max_lora_rank=8), temperature=1.0, max_sequences=64)
+    # top_k 0: every token, so that a sample's log-probs are the model's whole softmax (test_logprobs_...)
+    engine = VLLMEngine(model, processor, tiny_model, VLLMConfig(max_lora_rank=8), temperature=1.0, top_k=0,
+                        max_sequences=64)
     return model, processor, engine
 
 
@@ -105,7 +107,7 @@ def test_both_roles_in_one_call_match_separate_calls(served):
 
 
 def test_logprobs_are_the_sampled_tokens(served):
-    """At temperature 0.7: vLLM's log-probs are taken after temperature, as the learner computes them."""
+    """At temperature 0.7 and top_k 0: vLLM's log-probs are taken after temperature, as the learner computes them."""
     model, processor, engine = served
     suppressed = sorted(set(processor.tokenizer.all_special_ids) - set(engine.eos_ids))
     model.set_adapter("answerer")
