@@ -9,9 +9,10 @@ from PIL import Image
 
 from selfplay.config import ModelConfig
 from selfplay.config_parser import from_dict
-from selfplay.engine import HFEngine, Prompt, make_engine, render_prompt
+from selfplay.engine import HFEngine, Prompt, make_engine
 from selfplay.modeling import load_model_and_processor, lora_config
 from selfplay.runner import _shared_learner_args
+from teacher_forcing import teacher_forced
 
 
 def test_lora_alpha_and_dropout_reach_the_adapters_config():
@@ -63,17 +64,7 @@ def test_with_top_k_0_the_hf_engine_samples_the_whole_distribution_the_learner_t
     prompt = Prompt([{"role": "user", "content": "What colour is the circle?"}], Image.new("RGB", (56, 56), "red"))
     torch.manual_seed(0)
     samples = engine.generate(None, [prompt], 4, 6)[0]
-    inputs = processor(text=[render_prompt(prompt.messages, prompt.image, processor)], images=[prompt.image],
-                       return_tensors="pt")
     for sample in samples:
-        ids = torch.tensor([sample.prompt_ids + sample.completion_ids])
-        with torch.no_grad():
-            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=inputs["pixel_values"],
-                           image_grid_thw=inputs["image_grid_thw"],
-                           mm_token_type_ids=torch.cat([inputs["mm_token_type_ids"],
-                                                        torch.zeros(1, len(sample.completion_ids), dtype=torch.long)],
-                                                       dim=1)).logits[0, len(sample.prompt_ids) - 1:-1]
-        logits[:, engine.suppressed] = float("-inf")
-        own = logits.log_softmax(-1).gather(1, torch.tensor(sample.completion_ids)[:, None]).squeeze(1)
+        own = teacher_forced(model, processor, prompt, sample.completion_ids, 1.0, engine.suppressed)
         assert own.tolist() == pytest.approx(sample.logprobs, abs=1e-4)
     assert len({tuple(sample.completion_ids) for sample in samples}) > 1  # sampled, not the top token each time

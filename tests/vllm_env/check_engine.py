@@ -13,6 +13,7 @@ from selfplay.modeling import ROLES, attach_role_adapters, load_model_and_proces
 from selfplay.config import ModelConfig
 from selfplay.vllm_engine import VLLMEngine
 from roles.answerer import answerer_messages
+from teacher_forcing import teacher_forced
 
 pytest.importorskip("vllm")
 MAX_NEW = 8
@@ -76,22 +77,6 @@ def test_prompt_ids_are_what_trl_renders(served):
         assert all(s.prompt_ids == rendered for s in group)
 
 
-def _teacher_forced(model, processor, prompt, completion_ids, temperature, suppressed):
-    """log p(token | prefix) of each completion token under the PEFT model, as the learner computes it."""
-    text = render_prompt(prompt.messages, prompt.image, processor)
-    inputs = processor(text=[text], images=[prompt.image] if prompt.image else None, return_tensors="pt")
-    n = len(completion_ids)
-    inputs["input_ids"] = torch.cat([inputs["input_ids"], torch.tensor([completion_ids])], 1)
-    inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
-    if "mm_token_type_ids" in inputs:
-        inputs["mm_token_type_ids"] = torch.cat([inputs["mm_token_type_ids"],
-                                                 torch.zeros(1, n, dtype=inputs["mm_token_type_ids"].dtype)], 1)
-    with torch.no_grad():
-        logits = model(**inputs).logits[0, -n - 1:-1] / temperature
-    logits[:, suppressed] = float("-inf")
-    return logits.log_softmax(-1).gather(1, torch.tensor(completion_ids)[:, None])[:, 0]
-
-
 def test_both_roles_in_one_call_match_separate_calls(served):
     _, _, engine = served
     engine.temperature, calls = 0.0, engine.stats.calls
@@ -122,7 +107,7 @@ def test_logprobs_are_the_sampled_tokens(served):
             assert len(sample.logprobs) == len(sample.completion_ids) > 0
             assert not set(sample.completion_ids[:-1]) & set(engine.eos_ids)
             assert not set(sample.completion_ids) & set(suppressed)
-            expected = _teacher_forced(model, processor, prompt, sample.completion_ids, 0.7, suppressed)
+            expected = teacher_forced(model, processor, prompt, sample.completion_ids, 0.7, suppressed)
             assert torch.allclose(torch.tensor(sample.logprobs), expected, atol=1e-3), (sample.logprobs, expected)
             checked += 1
     assert checked == len(_prompts()) * 4
