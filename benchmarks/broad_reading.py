@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 
 NOUNS = tuple("""
 anchor apple arch arrow axe bag ball balloon banana barrel basket bead bean bear bee bell belt bench
@@ -236,9 +237,10 @@ def made_up_word(rng: random.Random) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 8)))
 
 
-def copy_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
+def copy_rows(n: int, seed: int = 0, per_scene: int = 2,
+              word: Callable[[random.Random], str] = made_up_word) -> list[dict]:
     """Questioner rows as `reading_rows` gives them, but every shape and colour renamed to a made-up
-    word (`made_up_word`), new for each scene: text only, blank grey image.
+    word (`word`, by default `made_up_word`), new for each scene: text only, blank grey image.
 
     Why: a questioner on a domain nobody planned for must ask about what its text names, words it
     has never read, by copying them. With a broad but fixed vocabulary the tiny model learned the
@@ -251,9 +253,9 @@ def copy_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
     def made_up(rng: random.Random) -> dict[str, str]:
         names = {}
         for shape in sorted(SHAPES["source"]):
-            names[shape] = made_up_word(rng)
+            names[shape] = word(rng)
             names[shape + "s"] = names[shape] + "s"
-        names.update((colour, made_up_word(rng)) for colour in sorted(PALETTE["source"]))
+        names.update((colour, word(rng)) for colour in sorted(PALETTE["source"]))
         return names
 
     return _renamed_questioner_rows(n, f"copy/{seed}", per_scene, seed, made_up)

@@ -203,7 +203,8 @@ def test_target_and_keep_without_text_targets_the_silver_label_that_needs_the_im
 
 
 def test_target_and_keep_trusts_ground_truth_whatever_the_answers():
-    assert target_and_keep("2", TRUTH, ["3"] * 4, ["2"] * 4) == ("2", True, "ground truth")
+    assert target_and_keep("2", TRUTH, ["3"] * 4, ["2"] * 4) == ("2", False, "ground truth, but the answers do not split on it")
+    assert target_and_keep("2", TRUTH, ["3", "2", "3", "3"], []) == ("2", True, "ground truth, and the answers split on it")
 
 
 def test_backing_reads_the_items_text():
