@@ -5,8 +5,9 @@ For a warm-start recipe (steps, source scenes, language domains) it builds the m
   answerer   accuracy on each domain's held-out QA, with the image and blind (a blank grey image);
              equal numbers mean the model does not use the image;
   questioner on each domain's training items, sampled as self-play samples them: the share of
-             candidates that parse, that copy their nouns from the caption, whose question can be checked against the scene graph
-             (ground_truth.truth), and whose own reference answer is right.
+             candidates that parse, that copy their nouns from the caption, whose question can be
+             checked against the scene graph (ground_truth.truth), and whose own reference answer is
+             right.
 
     python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
     python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering

@@ -63,7 +63,7 @@ def target_and_keep(
         ('no', False, 'the blind answers give the silver label as often')
     """
     if backed_by == TRUTH:
-        if 0 < agreement(answers, reference) < 1:
+        if answers_split(answers, reference):
             return reference, True, "ground truth, and the answers split on it"
         return reference, False, "ground truth, but the answers do not split on it"
     silver, p = majority_vote(answers)
@@ -80,12 +80,25 @@ def target_and_keep(
         return silver, True, f"the image raises the silver label over the blind answers (p {p:.2f})"
     if in_band and (silver is None or answers_match(reference, silver)):
         return reference, True, f"the answers agree with the reference (p {p:.2f})"
-    if backed_by == STATED and 0 < agreement(answers, reference) < 1:
+    if backed_by == STATED and answers_split(answers, reference):
         return reference, True, "the text states it and the answers split on it"
     if backed_by == STATED:
         return reference, False, "the text states it but the answers do not split on it"
     return reference, False, (f"p {p:.2f} is outside keep_band" if not in_band
                               else "the answers' majority differs from the reference")
+
+
+def answers_split(answers: Sequence[str | None], target: str) -> bool:
+    """True when some but not all answers give `target`: 0 < agreement(answers, target) < 1.
+
+    Why: GRPO learns from a group only through the spread of its rewards; a group all right or all
+    wrong has no advantage.
+
+    Example:
+        >>> answers_split(["2", "3", "3", "3"], "2"), answers_split(["2"] * 4, "2"), answers_split(["3"] * 4, "2")
+        (True, False, False)
+    """
+    return 0 < agreement(answers, target) < 1
 
 
 def balance_targets(targets: Sequence[str | None], kept: Sequence[bool], kinds: Sequence) -> list[bool]:

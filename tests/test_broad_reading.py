@@ -1,6 +1,7 @@
 """Broad reading rows (benchmarks/broad_reading.py): text-only questioner rows in a broad vocabulary
 that holds none of the target domains' nouns."""
 
+import random
 import re
 
 from benchmarks.broad_reading import NOUNS, reading_rows
@@ -68,3 +69,16 @@ def test_copy_rows_name_a_new_made_up_word_in_every_scene_and_ask_about_it():
         assert row["image"].getextrema() == ((128, 128),) * 3
         nouns |= set(re.findall(r"[a-z]+", candidate.question)) - WORLD_QUESTION_WORDS
     assert len(nouns) > 40 and len(nouns & set(NOUNS)) < len(nouns) / 20  # made up, a new one nearly every time
+
+
+def test_copy_rows_take_their_made_up_words_from_the_word_function_given():
+    from benchmarks.broad_reading import copy_rows, made_up_word
+    from benchmarks.copy_stage import piece_word
+
+    rows = copy_rows(n=30, seed=0, word=lambda rng: "zq" + made_up_word(rng))
+    nouns = {w for row in rows for w in re.findall(r"[a-z]+", parse_candidate(_completion(row), ANSWER_TYPES).question.lower())
+             if w not in WORLD_QUESTION_WORDS}
+    assert nouns and all(noun.startswith("zq") for noun in nouns)
+    word = piece_word(["ab", "cde", "f"])
+    words = [word(random.Random(i)) for i in range(50)]
+    assert all(3 <= len(w) <= 10 and re.fullmatch(r"(ab|cde|f)+", w) for w in words) and len(set(words)) > 10

@@ -202,8 +202,9 @@ def test_target_and_keep_without_text_targets_the_silver_label_that_needs_the_im
     assert target_and_keep("yes", NO_TEXT, ["yes"] * 4, ["no"])[1] is False  # p 1.0, out of the band
 
 
-def test_target_and_keep_trusts_ground_truth_whatever_the_answers():
+def test_target_and_keep_keeps_ground_truth_only_where_the_answers_split():
     assert target_and_keep("2", TRUTH, ["3"] * 4, ["2"] * 4) == ("2", False, "ground truth, but the answers do not split on it")
+    assert target_and_keep("2", TRUTH, ["2"] * 4, []) == ("2", False, "ground truth, but the answers do not split on it")
     assert target_and_keep("2", TRUTH, ["3", "2", "3", "3"], []) == ("2", True, "ground truth, and the answers split on it")
 
 
