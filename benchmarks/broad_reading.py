@@ -104,8 +104,10 @@ def reading_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
         lambda rng: renaming(sorted(SHAPES["source"]), sorted(PALETTE["source"]), rng))
 
 
-def _renamed_questioner_rows(n: int, stream: str, per_scene: int, seed: int, names_for) -> list[dict]:
-    """Text-only questioner rows for `n` source scenes, every word renamed by `names_for(rng)`."""
+def _renamed_questioner_rows(n: int, stream: str, per_scene: int, seed: int, names_for,
+                             reframe: Callable[[str, object, random.Random], str] | None = None) -> list[dict]:
+    """Text-only questioner rows for `n` source scenes, every word renamed by `names_for(rng)`; with
+    `reframe`, each caption is rewritten by `reframe(caption, scene, rng)` before renaming."""
     from PIL import Image
 
     from rewards.grounding import grounded_in
@@ -120,7 +122,10 @@ def _renamed_questioner_rows(n: int, stream: str, per_scene: int, seed: int, nam
         key = f"{stream}/{i}"
         scene = make_scene(random.Random(f"{key}/scene"), "source")
         names = names_for(random.Random(f"{key}/names"))
-        text = rename(caption(scene, random.Random(f"{key}/text")), names)
+        text = caption(scene, random.Random(f"{key}/text"))
+        if reframe is not None:
+            text = reframe(text, scene, random.Random(f"{key}/frame"))
+        text = rename(text, names)
         for qa in questions(scene, random.Random(f"{key}/qa"), per_scene):
             question, answer = rename(qa.question, names), rename(qa.answer, names)
             if grounded_in(question, text, WORLD_QUESTION_WORDS):
@@ -237,10 +242,60 @@ def made_up_word(rng: random.Random) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 8)))
 
 
-def copy_rows(n: int, seed: int = 0, per_scene: int = 2,
-              word: Callable[[random.Random], str] = made_up_word) -> list[dict]:
+def facts_of(text: str) -> str:
+    """The facts of a source caption, its frame (one of the source templates) taken off.
+
+    >>> facts_of("This image shows a red circle and two blue squares.")
+    'a red circle and two blue squares'
+    >>> facts_of("A red circle on a plain background.")
+    'a red circle'
+    """
+    from selfplay.scene import _TEMPLATES
+
+    for template in _TEMPLATES["source"]:
+        pattern = re.escape(template).replace(r"\{facts\}", "(.+)").replace(r"\{Facts\}", "(.+)")
+        match = re.fullmatch(pattern, text)
+        if match:
+            facts = match.group(1)
+            return facts[0].lower() + facts[1:] if template.startswith("{Facts}") else facts
+    raise ValueError(f"not a source caption: {text!r}")
+
+
+def made_up_frame(word: Callable[[random.Random], str]):
+    """A `reframe` for `_renamed_questioner_rows`: the caption's facts in a frame of made-up words
+    (a header, a "... of" phrase, a "... shows" sentence, or the source frame as it was), and, half
+    the time, a sentence saying that one or two kinds the scene lacks are absent ("No Xs.").
+
+    Why: the targets frame their facts in words the warm start never read ("Remote sensing image:",
+    "Findings:") and state absences ("No nodules."); a questioner taught on the source frames alone
+    copied the frame's unknown word ("What colour is the sensingot?"). With frames as new as the
+    objects, what tells an object apart is its place after "a", "an" or a number, on any domain.
+    """
+    from selfplay.scene import SHAPES
+
+    def reframe(text: str, scene, rng: random.Random) -> str:
+        facts = facts_of(text)
+        head = " ".join(word(rng) for _ in range(rng.randint(1, 2)))
+        form = rng.randrange(4)
+        if form == 0:
+            text = f"{head[0].upper() + head[1:]}: {facts}."
+        elif form == 1:
+            text = f"A {head} {rng.choice(['of', 'with'])} {facts}."
+        elif form == 2:
+            text = f"{head[0].upper() + head[1:]} shows {facts}."
+        absent = sorted(set(SHAPES["source"]) - {o.shape for o in scene.objects})  # not merely left unsaid
+        if absent and rng.random() < 0.5:
+            text += "".join(f" No {shape}s." for shape in rng.sample(absent, min(len(absent), rng.randint(1, 2))))
+        return text
+
+    return reframe
+
+
+def copy_rows(n: int, seed: int = 0, per_scene: int = 2, word: Callable[[random.Random], str] = made_up_word,
+              frames: bool = False) -> list[dict]:
     """Questioner rows as `reading_rows` gives them, but every shape and colour renamed to a made-up
-    word (`word`, by default `made_up_word`), new for each scene: text only, blank grey image.
+    word (`word`, by default `made_up_word`), new for each scene: text only, blank grey image. With
+    `frames`, each caption's frame is made up too, and some state what is absent (`made_up_frame`).
 
     Why: a questioner on a domain nobody planned for must ask about what its text names, words it
     has never read, by copying them. With a broad but fixed vocabulary the tiny model learned the
@@ -258,4 +313,5 @@ def copy_rows(n: int, seed: int = 0, per_scene: int = 2,
         names.update((colour, word(rng)) for colour in sorted(PALETTE["source"]))
         return names
 
-    return _renamed_questioner_rows(n, f"copy/{seed}", per_scene, seed, made_up)
+    return _renamed_questioner_rows(n, f"copy/{seed}", per_scene, seed, made_up,
+                                    made_up_frame(word) if frames else None)

@@ -10,6 +10,7 @@ that the scene graph can check, and whose reference is right (warmstart_probe.qu
 
     python benchmarks/copy_stage.py --steps 2500 --every 250
     python benchmarks/copy_stage.py --words letters --steps 2500
+    python benchmarks/copy_stage.py --frames --steps 2000
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="the model the copy stage starts from")
     parser.add_argument("--words", choices=["pieces", "letters"], default="pieces")
+    parser.add_argument("--frames", action="store_true",
+                        help="made-up caption frames and absences too (broad_reading.made_up_frame)")
     parser.add_argument("--steps", type=int, default=2500)
     parser.add_argument("--every", type=int, default=250, help="probe the questioner every this many steps")
     parser.add_argument("--scenes", type=int, default=10000, help="source scenes renamed into copy rows (2 rows each)")
@@ -75,7 +78,7 @@ def main() -> None:
     model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32)
     processor = AutoProcessor.from_pretrained(base)
     word = piece_word(letter_pieces(processor.tokenizer)) if args.words == "pieces" else made_up_word
-    rows = copy_rows(args.scenes, seed=0, word=word)
+    rows = copy_rows(args.scenes, seed=0, word=word, frames=args.frames)
     worlds = {domain: (generate(args.work / "source-2000", "source", n=2000, seed=1) if domain == "source"
                        else resolve_world(f"builtin:shapes-{domain}", args.cache, "copy stage")) for domain in DOMAINS}
     started, done = time.perf_counter(), 0

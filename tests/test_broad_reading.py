@@ -82,3 +82,25 @@ def test_copy_rows_take_their_made_up_words_from_the_word_function_given():
     word = piece_word(["ab", "cde", "f"])
     words = [word(random.Random(i)) for i in range(50)]
     assert all(3 <= len(w) <= 10 and re.fullmatch(r"(ab|cde|f)+", w) for w in words) and len(set(words)) > 10
+
+
+def test_framed_copy_rows_put_the_same_facts_in_made_up_frames_and_name_only_absent_kinds_as_absent():
+    from benchmarks.broad_reading import copy_rows, facts_of, made_up_frame, made_up_word
+    from selfplay.scene import caption, make_scene
+
+    framed = copy_rows(n=80, seed=0, frames=True, word=lambda rng: "zq" + made_up_word(rng))
+    contexts = {row["prompt"][0]["content"].splitlines()[0] for row in framed}
+    for row in framed:  # every question still copies its words from its own context
+        candidate = parse_candidate(_completion(row), ANSWER_TYPES)
+        assert grounded_in(candidate.question, row["prompt"][0]["content"], WORLD_QUESTION_WORDS)
+    made_up_heads = [c for c in contexts if any(w.lower().startswith("zq") for w in c.split()[1:3])]
+    assert len(made_up_heads) > len(contexts) / 2  # most frames are made up, as new as the objects
+    assert any(" No zq" in c for c in contexts)
+    reframe = made_up_frame(lambda rng: "zqhead")
+    for i in range(40):  # the facts are kept word for word; only kinds the scene lacks are said to be absent
+        scene = make_scene(random.Random(i), "source")
+        text = caption(scene, random.Random(i))
+        new = reframe(text, scene, random.Random(i))
+        assert facts_of(text).lower() in new.lower()
+        shapes = {o.shape for o in scene.objects}
+        assert not {w[:-1] for w in re.findall(r"No (\w+)\.", new)} & shapes
