@@ -79,6 +79,9 @@ def main() -> None:
     parser.add_argument("--copying", action="store_true",
                         help="with --reading, give half of its share to rows that name a made-up word, new in every "
                              "scene (benchmarks/broad_reading.py: copy_rows)")
+    parser.add_argument("--copy-frames", action="store_true",
+                        help="with --copying, frame the copy rows' facts in made-up words and state absences "
+                             "(broad_reading.made_up_frame)")
     parser.add_argument("--answering", action="store_true",
                         help="add broad-vocabulary answerer rows in varied styles, one scene per eight rows "
                              "(benchmarks/broad_reading.py)")
@@ -115,7 +118,7 @@ def main() -> None:
         def reading(n: int) -> list[dict]:
             share = n // 16 if args.copying else n // 8
             return ((reading_rows(share, seed=1) if args.reading else [])
-                    + (copy_rows(share, seed=7) if args.copying else [])
+                    + (copy_rows(share, seed=7, frames=args.copy_frames) if args.copying else [])
                     + (answering_rows(n // 8, seed=1) if args.answering else []))
         if args.look_steps:
             model_dir = warm_start_with_look(base, source, args.out, look_steps=args.look_steps, steps=args.steps,
