@@ -263,26 +263,34 @@ def facts_of(text: str) -> str:
 
 def made_up_frame(word: Callable[[random.Random], str]):
     """A `reframe` for `_renamed_questioner_rows`: the caption's facts in a frame of made-up words
-    (a header, a "... of" phrase, a "... shows" sentence, or the source frame as it was), and, half
-    the time, a sentence saying that one or two kinds the scene lacks are absent ("No Xs.").
+    (a header, a "... of" phrase, a "... shows" sentence, or the source frame as it was), a third of
+    the facts followed by a made-up place ("in the X Y"), and, half the time, a sentence saying that
+    one or two kinds the scene lacks are absent ("No Xs.").
 
     Why: the targets frame their facts in words the warm start never read ("Remote sensing image:",
-    "Findings:") and state absences ("No nodules."); a questioner taught on the source frames alone
-    copied the frame's unknown word ("What colour is the sensingot?"). With frames as new as the
-    objects, what tells an object apart is its place after "a", "an" or a number, on any domain.
+    "Findings:"), place them ("in the left region") and state absences ("No nodules."); a questioner
+    taught on the source frames alone copied the frame's unknown word ("What colour is the
+    sensingot?"), and one taught on frames but no places asked about the place ("How many regions
+    are there?"). With frames and places as new as the objects, what tells an object apart is its
+    place after "a", "an" or a number, on any domain.
     """
     from selfplay.scene import SHAPES
 
     def reframe(text: str, scene, rng: random.Random) -> str:
         facts = facts_of(text)
+        placed = re.sub(r"(?=, |\Z| and )", lambda m: f" {rng.choice(['in', 'on', 'at', 'along'])} the {word(rng)} "
+                        f"{word(rng)}" if rng.random() < 1 / 3 else "", facts)
         head = " ".join(word(rng) for _ in range(rng.randint(1, 2)))
         form = rng.randrange(4)
         if form == 0:
-            text = f"{head[0].upper() + head[1:]}: {facts}."
+            text = f"{head[0].upper() + head[1:]}: {placed}."
         elif form == 1:
-            text = f"A {head} {rng.choice(['of', 'with'])} {facts}."
+            text = f"A {head} {rng.choice(['of', 'with'])} {placed}."
         elif form == 2:
-            text = f"{head[0].upper() + head[1:]} shows {facts}."
+            text = f"{head[0].upper() + head[1:]} shows {placed}."
+        else:
+            text = text.replace(facts, placed) if facts in text else text.replace(
+                facts[0].upper() + facts[1:], placed[0].upper() + placed[1:])
         absent = sorted(set(SHAPES["source"]) - {o.shape for o in scene.objects})  # not merely left unsaid
         if absent and rng.random() < 0.5:
             text += "".join(f" No {shape}s." for shape in rng.sample(absent, min(len(absent), rng.randint(1, 2))))
