@@ -5,35 +5,27 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rewards.consistency import agreement, majority_vote
-from rewards.grounding import grounded_in, text_confirms
+from rewards.grounding import text_confirms
 from rewards.normalize import answers_match, normalize_answer
 
 # What stands behind a question's reference: the evidence `target_and_keep` weighs.
 TRUTH = "truth"          # a ground-truth label (the supervised baseline)
 STATED = "stated"        # a clause of the item's paired text states it, or the text answered a borrowed question
-UNSTATED = "unstated"    # the item has paired text naming what the question asks about, but no clause states the reference
-UNGROUNDED = "ungrounded"  # the item has paired text, but the question names a word the text never uses
+UNSTATED = "unstated"    # the item has paired text, but no clause of it states the reference
 NO_TEXT = "no text"      # no paired text: the reference is the questioner's guess, or there is none
-BACKINGS = (TRUTH, STATED, UNSTATED, UNGROUNDED, NO_TEXT)
+BACKINGS = (TRUTH, STATED, UNSTATED, NO_TEXT)
 
 
 def backing(question: str, reference: str | None, text: str | None) -> str:
-    """What the item's paired text says for a reference the questioner gave: STATED, UNSTATED,
-    UNGROUNDED or NO_TEXT.
-
-    Why: a questioner that has read the text asks about what it names; a question naming a word the
-    text never uses ("Is there a pond qemot?" of "Remote sensing image: a pond.") was not read from
-    it, so the text backs neither the question nor its reference (rewards.grounding.grounded_in).
+    """What the item's paired text says for a reference the questioner gave: STATED, UNSTATED or NO_TEXT.
 
     Example:
-        >>> [backing("Is there a mass?", "no", text) for text in ["No mass.", "A mass.", "A nodule.", None]]
-        ['stated', 'unstated', 'ungrounded', 'no text']
+        >>> [backing("Is there a mass?", "no", text) for text in ["No mass.", "A nodule.", None]]
+        ['stated', 'unstated', 'no text']
     """
     if not text:
         return NO_TEXT
-    if text_confirms(question, reference, text):
-        return STATED
-    return UNSTATED if grounded_in(question, text) else UNGROUNDED
+    return STATED if text_confirms(question, reference, text) else UNSTATED
 
 
 def target_and_keep(
@@ -51,8 +43,6 @@ def target_and_keep(
         TRUTH:              target = reference, kept when the answers split on it,
                             0 < agreement(answers, reference) < 1: a group all right or all wrong
                             has no advantage and would only cost the learner a pass.
-        UNGROUNDED:         not kept: the question names what its text never does, so nothing but
-                            the questioner's guess backs the reference.
         STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
                             STATED and the answers split on it, 0 < agreement(answers, reference) < 1
@@ -77,8 +67,6 @@ def target_and_keep(
             return reference, True, "ground truth, and the answers split on it"
         return reference, False, "ground truth, but the answers do not split on it"
     silver, p = majority_vote(answers)
-    if backed_by == UNGROUNDED:
-        return reference, False, "the question names a word its text never uses"
     in_band = band[0] <= p <= band[1]
     if backed_by == NO_TEXT:
         if not in_band:

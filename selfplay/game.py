@@ -14,7 +14,7 @@ from dataclasses import replace
 from accelerate.utils import gather_object
 from PIL import Image
 
-from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, backing
+from rewards.filters import NO_TEXT, STATED, TRUTH, backing
 from rewards.grounding import ABSENT_ANSWERS, text_answer
 from rewards.normalize import normalize_answer
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
@@ -49,8 +49,6 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     items, on every process. With paired text, the reference is what the item's own text answers
     (rewards.grounding.text_answer): "yes" where a clause states it, "no" (or "0") where it never
     names it; without text there is none, and the answerers' majority is the target.
-    A question its own text does not ground (rewards.filters.UNGROUNDED) is not lent: its words were
-    not read from any caption, so another caption's silence on them says nothing.
 
     Why: a questioner that reads a caption asks about what the caption mentions, so every reference
     it gives to "Is there a ...?" is "yes"; the answerer never learns to say "no" from it, and the
@@ -62,8 +60,7 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     g = cfg.game
     if not g.borrowed_questions:
         return [() for _ in plays]
-    asked = [q for play in plays for q in play.questions
-             if q.question is not None and q.answer_type in ABSENT_ANSWERS and q.backed_by != UNGROUNDED]
+    asked = [q for play in plays for q in play.questions if q.question is not None and q.answer_type in ABSENT_ANSWERS]
     asked = gather_object(asked) if world_size > 1 else asked
     pool: dict[str, Question] = {}
     for question in asked:

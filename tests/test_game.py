@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, UNSTATED
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED
 from selfplay.config_parser import from_dict
 from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
@@ -46,16 +46,6 @@ def test_borrowed_questions_take_their_answer_from_the_items_own_text():
         [("Is there a blue square?", "yes"), ("Is there a red circle?", "yes")]]
     assert all((q.origin, q.backed_by, q.completion) == (BORROWED, STATED, None) for extra in borrowed for q in extra)
     assert [len(play.questions) for play in plays] == [1, 1, 1]  # the plays themselves are left as they were
-
-
-def test_a_question_its_own_text_does_not_ground_is_not_lent():
-    # "pond qemot" was never read from a caption, so another caption's silence on it says nothing
-    plays = [_play(0, "Is there a pond qemot?", "A pond."), _play(1, "Is there a pond?", "A pond and a road."),
-             _play(2, "Is there a road?", "A road.")]
-    assert plays[0].questions[0].backed_by == UNGROUNDED
-    borrowed = borrow(from_dict({"game": {"borrowed_questions": 2}}), plays, round_index=0)
-    assert [sorted(q.question for q in extra) for extra in borrowed] == [
-        ["Is there a pond?", "Is there a road?"], ["Is there a road?"], ["Is there a pond?"]]
 
 
 def test_without_text_a_borrowed_question_has_no_reference():

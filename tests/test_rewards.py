@@ -5,7 +5,7 @@ import pytest
 from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
-from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, UNSTATED, backing, balance_targets, target_and_keep
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED, backing, balance_targets, target_and_keep
 from rewards.grounding import grounded_in, text_confirms
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
@@ -123,14 +123,11 @@ def test_questioner_reward_terms_reference_target():
     blind = [["blue"] * 4, ["yes", "yes", "no", "no"]]
     first, second = questioner_reward_terms(candidates, answers, blind)
     assert first == {
-        "format": 1.0, "p": 0.5, "agreement": 0.5, "blind_agreement": 0.0, "grounded": 1.0, "difficulty": 1.0,
+        "format": 1.0, "p": 0.5, "agreement": 0.5, "blind_agreement": 0.0, "difficulty": 1.0,
         "blind_penalty": 0.0, "repetition": 0.5, "reward": 0.5,
     }
     assert second["agreement"] == 0.75 and second["blind_agreement"] == 0.5
     assert second["blind_penalty"] == pytest.approx(2 / 3)
-    # a question its text does not ground earns no difficulty: its reference is never kept
-    ungrounded, _ = questioner_reward_terms(candidates, answers, blind, grounded=[False, True])
-    assert ungrounded["grounded"] == 0.0 and ungrounded["difficulty"] == 0.0 and ungrounded["reward"] == -0.5
     assert second["reward"] == pytest.approx(0.5 - 2 / 3 - 0.5)
 
 
@@ -216,9 +213,6 @@ def test_backing_reads_the_items_text():
     assert backing("Is there a mass?", "no", report) == STATED
     assert backing("Is there a mass?", "yes", report) == UNSTATED
     assert backing("Is there a mass?", "yes", None) == backing("Is there a mass?", "yes", "") == NO_TEXT
-    assert backing("Is there a pond qemot?", "yes", "A satellite image with a pond.") == UNGROUNDED
-    assert target_and_keep("yes", UNGROUNDED, ["yes", "yes", "no", "yes"], ["no", "no"]) == (
-        "yes", False, "the question names a word its text never uses")
 
 
 def test_balance_targets_equalises_yes_and_no_and_leaves_other_kinds():

@@ -22,7 +22,7 @@ def _samples(texts: list[str]) -> tuple[Sample, ...]:
 
 
 def _play(index: int, reference: str, answers: list[str], question: str = "Is there a red circle?",
-          text: str | None = "A red circle and a blue square.", blind: list[str] = ("no",)) -> Play:
+          text: str | None = "A red circle.", blind: list[str] = ("no",)) -> Play:
     """One item whose questioner asked one question with `reference`, answered `answers` from the image."""
     item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), text, "manifest.jsonl", index)
     completion = format_candidate(question, reference)
@@ -78,19 +78,14 @@ def test_with_borrowed_questions_targets_balance_per_question():
 
 
 def test_score_trusts_a_reference_the_paired_text_states():
-    # the answerers' majority says "no" to the first two; only the first question is stated by its
-    # caption; the second names words of its caption that no clause joins; the last names a word its
-    # caption never uses, so whatever the answers say, nothing backs its reference
+    # the answerers' majority says "no" to both; only the first question is stated by its caption
     plays = [_play(0, "yes", ["no", "no", "no", "yes"], "Is there a red circle?", "A red circle and a blue square."),
-             _play(1, "yes", ["no", "no", "no", "yes"], "Is there a green triangle?", "A green square and a triangle."),
-             _play(2, "no", ["no", "yes", "yes", "yes"], "Is there a green triangle?", "A green square and a triangle."),
-             _play(3, "no", ["no", "no", "no", "yes"], "Is there a green triangle?", "A red circle.")]
+             _play(1, "yes", ["no", "no", "no", "yes"], "Is there a green triangle?", "A red circle."),
+             _play(2, "no", ["no", "yes", "yes", "yes"], "Is there a green triangle?", "A red circle.")]
     games = score(from_dict({}), plays, round_index=0).games
     assert [_decided(game) for game in games] == ["the text states it and the answers split on it",
                                                   "the answers' majority differs from the reference",
-                                                  "the answers' majority differs from the reference",
-                                                  "the question names a word its text never uses"]
-    assert [game["terms"]["grounded"] for game in games] == [1.0, 1.0, 1.0, 0.0]
+                                                  "the answers' majority differs from the reference"]
 
 
 def test_score_does_not_trust_a_reference_the_paired_text_contradicts():
