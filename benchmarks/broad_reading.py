@@ -281,13 +281,14 @@ def made_up_frame(word: Callable[[random.Random], str]):
         placed = re.sub(r"(?=, |\Z| and )", lambda m: f" {rng.choice(['in', 'on', 'at', 'along'])} the {word(rng)} "
                         f"{word(rng)}" if rng.random() < 1 / 3 else "", facts)
         head = " ".join(word(rng) for _ in range(rng.randint(1, 2)))
+        opening = head[0].upper() + head[1:]
         form = rng.randrange(4)
         if form == 0:
-            text = f"{head[0].upper() + head[1:]}: {placed}."
+            text = f"{opening}: {placed}."
         elif form == 1:
             text = f"A {head} {rng.choice(['of', 'with'])} {placed}."
         elif form == 2:
-            text = f"{head[0].upper() + head[1:]} shows {placed}."
+            text = f"{opening} shows {placed}."
         else:
             text = text.replace(facts, placed) if facts in text else text.replace(
                 facts[0].upper() + facts[1:], placed[0].upper() + placed[1:])
@@ -303,7 +304,8 @@ def copy_rows(n: int, seed: int = 0, per_scene: int = 2, word: Callable[[random.
               frames: bool = False) -> list[dict]:
     """Questioner rows as `reading_rows` gives them, but every shape and colour renamed to a made-up
     word (`word`, by default `made_up_word`), new for each scene: text only, blank grey image. With
-    `frames`, each caption's frame is made up too, and some state what is absent (`made_up_frame`).
+    `frames`, each caption's frame and some places are made up too, and some captions state what is
+    absent (`made_up_frame`).
 
     Why: a questioner on a domain nobody planned for must ask about what its text names, words it
     has never read, by copying them. With a broad but fixed vocabulary the tiny model learned the

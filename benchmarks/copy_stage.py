@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="the model the copy stage starts from")
     parser.add_argument("--words", choices=["pieces", "letters"], default="pieces")
     parser.add_argument("--frames", action="store_true",
-                        help="made-up caption frames and absences too (broad_reading.made_up_frame)")
+                        help="made-up caption frames, places and absences too (broad_reading.made_up_frame)")
     parser.add_argument("--steps", type=int, default=2500)
     parser.add_argument("--every", type=int, default=250, help="probe the questioner every this many steps")
     parser.add_argument("--scenes", type=int, default=10000, help="source scenes renamed into copy rows (2 rows each)")
