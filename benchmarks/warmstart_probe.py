@@ -11,6 +11,8 @@ For a warm-start recipe (steps, source scenes, language domains) it builds the m
 
     python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
     python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
+    python benchmarks/warmstart_probe.py --copy-steps 2500 --copy-framed-steps 1500 --steps 1000 --look-steps 1500 \\
+        --scenes 2000 --reading --copying --copy-frames --answering
     python benchmarks/warmstart_probe.py --model ~/.cache/selfplay/models/shapes-qwen2_vl   # probe only
     python benchmarks/warmstart_probe.py --image-size 112 --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
 """
@@ -65,11 +67,32 @@ def questioner_probe(model, processor, world_dir: Path, items: int, temperature:
             "reference_right": right / checked if checked else 0.0}
 
 
+def copied(base: Path, out: Path, plain_steps: int, framed_steps: int, seed: int) -> Path:
+    """`base` after benchmarks/copy_stage.py's copy stage, saved to `out`."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from benchmarks.copy_stage import copy_stage
+
+    torch.manual_seed(seed)
+    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32)
+    processor = AutoProcessor.from_pretrained(base)
+    copy_stage(model, processor, plain_steps, framed_steps)
+    model.save_pretrained(out)
+    processor.save_pretrained(out)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="probe this checkpoint folder instead of building one")
     parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="what the warm start starts from")
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--copy-steps", type=int, default=0,
+                        help="a copy stage first: this many steps on rows that name made-up words in the world's own "
+                             "caption frames (benchmarks/copy_stage.py)")
+    parser.add_argument("--copy-framed-steps", type=int, default=0,
+                        help="then this many on such rows in made-up frames and places (copy_stage.py --framed-steps)")
     parser.add_argument("--look-steps", type=int, default=0,
                         help="a look stage on colour questions first (benchmarks/look_stage.py)")
     parser.add_argument("--scenes", type=int, default=300, help="source scenes of the warm start")
@@ -115,6 +138,8 @@ def main() -> None:
         base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")
         source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
+        if args.copy_steps or args.copy_framed_steps:
+            base = copied(base, args.work / "copied", args.copy_steps, args.copy_framed_steps, args.seed)
         def reading(n: int) -> list[dict]:
             share = n // 16 if args.copying else n // 8
             return ((reading_rows(share, seed=1) if args.reading else [])
