@@ -67,7 +67,7 @@ def copy_stage(model, processor, plain_steps: int, framed_steps: int, *, scenes:
     from selfplay.warmstart import train_sft
 
     word = word or piece_word(letter_pieces(processor.tokenizer))
-    done = 0
+    done, started = 0, time.perf_counter()
     for frames, stage_steps in ((False, plain_steps), (True, framed_steps)):
         if not stage_steps:
             continue
@@ -81,6 +81,7 @@ def copy_stage(model, processor, plain_steps: int, framed_steps: int, *, scenes:
             train_sft(model, processor, rows, steps, "constant_with_warmup", batch_size=32,
                       learning_rate=learning_rate, seed=done)
             done += steps
+            log.info("copy stage: %d/%d steps in %.0f s", done, plain_steps + framed_steps, time.perf_counter() - started)
             if after_chunk:
                 after_chunk(done)
 
