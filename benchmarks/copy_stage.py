@@ -6,7 +6,7 @@ never read; on the targets the tiny model invents words instead, and self-play w
 another world's questions (docs/learning.md). This trains a model on `copy_rows` alone (every shape
 and colour a made-up word, new in every scene) at a constant learning rate and prints, per domain,
 the share of sampled candidates that parse, that copy (every content word occurs in the caption),
-that the scene graph can check, and whose reference is right (warmstart_probe.questioner_probe).
+that the scene graph can check, and whose reference is right (benchmarks/questioner_probe.py).
 `--framed-steps` go on with the captions' facts in made-up frames and places (copy_rows(frames=True)),
 so that the questioner copies the object out of a frame it never read; benchmarks/warmstart_probe.py
 runs the same stage before its look stage with --copy-steps.
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.broad_reading import copy_rows, made_up_word  # noqa: E402
 from benchmarks.image_size import with_image_size  # noqa: E402
-from benchmarks.warmstart_probe import questioner_probe  # noqa: E402
+from benchmarks.questioner_probe import questioner_probe  # noqa: E402
 from selfplay.scene import DOMAINS  # noqa: E402
 from selfplay.world import generate  # noqa: E402
 

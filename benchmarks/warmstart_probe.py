@@ -29,42 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.image_size import with_image_size  # noqa: E402
-from rewards.grounding import grounded_in  # noqa: E402
-from rewards.normalize import answers_match  # noqa: E402
-from roles.formats import ANSWER_TYPES  # noqa: E402
-from roles.questioner import parse_candidate, questioner_messages  # noqa: E402
-from selfplay.images import load_image  # noqa: E402
-from selfplay.engine import HFEngine, Prompt  # noqa: E402
+from benchmarks.questioner_probe import questioner_probe  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
-from selfplay.records import read_jsonl  # noqa: E402
-from selfplay.ground_truth import truth  # noqa: E402
 from selfplay.scene import DOMAINS  # noqa: E402
-from selfplay.warmstart import WORLD_QUESTION_WORDS  # noqa: E402
-from selfplay.world import generate, load_scenes  # noqa: E402
-
-def questioner_probe(model, processor, world_dir: Path, items: int, temperature: float, pixels: int) -> dict:
-    """Parse rate, copied share (every content word of the question occurs in the item's text),
-    checkable share and reference accuracy of 4 sampled candidates per item."""
-    scenes = load_scenes(world_dir)
-    rows = read_jsonl(world_dir / "manifest.jsonl")[:items]
-    prompts = [Prompt(questioner_messages(row["text"], ANSWER_TYPES),
-                      load_image(world_dir / row["image"], max_pixels=pixels, min_pixels=pixels)) for row in rows]
-    groups = HFEngine(model, processor, temperature=temperature).generate(None, prompts, 4, 24)
-    parsed = copied = checked = right = 0
-    for row, group in zip(rows, groups):
-        for sample in group:
-            candidate = parse_candidate(sample.text, ANSWER_TYPES)
-            if candidate is None:
-                continue
-            parsed += 1
-            copied += grounded_in(candidate.question, row["text"], WORLD_QUESTION_WORDS)
-            answer = truth(scenes[row["id"]], candidate.question)
-            if answer is not None:
-                checked += 1
-                right += answers_match(candidate.reference, answer)
-    total = 4 * len(rows)
-    return {"parsed": parsed / total, "copied": copied / total, "checkable": checked / total,
-            "reference_right": right / checked if checked else 0.0}
+from selfplay.world import generate  # noqa: E402
 
 
 def copied(base: Path, out: Path, plain_steps: int, framed_steps: int, seed: int) -> Path:
