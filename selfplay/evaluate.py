@@ -17,6 +17,7 @@ from PIL import Image
 
 from rewards.normalize import answers_match, normalize_answer
 from roles.answerer import answerer_messages, parse_answer
+from roles.formats import infer_answer_type
 
 from .engine import HFEngine, Prompt
 from .images import blind_image, load_image
@@ -82,6 +83,31 @@ def accuracy_table(rows: list[dict], predictions: list[str | None]) -> dict[str,
     return {qtype: statistics.fmean(values) for qtype, values in sorted(hits.items())}
 
 
+def in_form(rows: list[dict], predictions: list[str | None]) -> dict[str, float]:
+    """The share of answers in their question's answer form, overall and per question type: an
+    answer that parses and has the label's answer type (a number for a count, yes or no for a yes/no
+    question), right or wrong.
+
+    Why: sight is accuracy minus blind accuracy, so it also rises when the blind answers leave the
+    answer form ("blue" to "How many roads?") rather than when the sighted ones see more; beside
+    blind accuracy this says which.
+
+    Example:
+        >>> rows = [{"qtype": "count", "question": "How many?", "answer": "2"},
+        ...         {"qtype": "count", "question": "How many?", "answer": "0"},
+        ...         {"qtype": "existence", "question": "Is there a pond?", "answer": "no"}]
+        >>> in_form(rows, ["3", "blue", None])
+        {'all': 0.333..., 'count': 0.5, 'existence': 0.0}
+    """
+    hits = defaultdict(list)
+    for row, prediction in zip(rows, predictions, strict=True):
+        formed = float(prediction is not None and infer_answer_type(prediction, row["question"])
+                       == infer_answer_type(row["answer"], row["question"]))
+        hits[row["qtype"]].append(formed)
+        hits["all"].append(formed)
+    return {qtype: statistics.fmean(values) for qtype, values in sorted(hits.items())}
+
+
 def sight(accuracy: dict[str, float], blind_accuracy: dict[str, float]) -> dict[str, float]:
     """What the image adds, per question type: accuracy with the image minus accuracy on the same
     questions without it.
@@ -98,7 +124,8 @@ def sight(accuracy: dict[str, float], blind_accuracy: dict[str, float]) -> dict[
 
 def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer", max_pixels: int,
              min_pixels: int | None = None, blind_mode: str = "blank") -> dict:
-    """Accuracy, blind accuracy (the same questions without the image), sight and chance, overall and per type."""
+    """Accuracy, blind accuracy (the same questions without the image), sight, chance, and the share of
+    answers in form with and without the image (`in_form`), overall and per type."""
     with phase("eval", 2 * len(rows), "question", line=False):  # the caller logs the figures
         sighted = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels)
         blind = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels,
@@ -108,7 +135,8 @@ def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer
     chance["all"] = sum(chance[q] * n for q, n in counts.items()) / len(rows)
     accuracy, blind_accuracy = accuracy_table(rows, sighted), accuracy_table(rows, blind)
     return {"accuracy": accuracy, "blind_accuracy": blind_accuracy, "sight": sight(accuracy, blind_accuracy),
-            "chance": dict(sorted(chance.items())), "questions": len(rows)}
+            "chance": dict(sorted(chance.items())), "in_form": in_form(rows, sighted),
+            "blind_in_form": in_form(rows, blind), "questions": len(rows)}
 
 
 def pseudo_label_accuracy(games: list[dict], truth) -> dict[str, float]:

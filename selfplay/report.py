@@ -149,9 +149,11 @@ def evaluation_table(evals: list[dict]) -> str:
         f"<tr><td>{when(e)}</td>"
         f"<td>{_number(e['accuracy']['all'])}</td><td>{_number(e['blind_accuracy']['all'])}</td>"
         f"<td>{_number(e.get('sight', {}).get('all'))}</td><td>{_number(e['chance']['all'])}</td>"
+        f"<td>{_number(e.get('in_form', {}).get('all'), 2)}</td><td>{_number(e.get('blind_in_form', {}).get('all'), 2)}</td>"
         f"<td>{e.get('questions', '')}</td></tr>" for e in evals)
     return ("<table class='evals'><thead><tr><th scope='col'>when</th><th scope='col'>accuracy</th>"
             "<th scope='col'>blind accuracy</th><th scope='col'>sight</th><th scope='col'>chance</th>"
+            "<th scope='col'>in form</th><th scope='col'>blind in form</th>"
             f"<th scope='col'>questions</th></tr></thead><tbody>{rows}</tbody></table>")
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from selfplay.evaluate import accuracy_table, chance_levels, pseudo_label_accuracy, read_qa
+from selfplay.evaluate import accuracy_table, chance_levels, in_form, pseudo_label_accuracy, read_qa
 from selfplay.metrics import question_diversity
 
 
@@ -31,6 +31,16 @@ def test_accuracy_and_chance_per_type():
     table = accuracy_table(rows, ["two", "4", "Yes.", None])
     assert table == {"all": 0.5, "count": 0.5, "existence": 0.5}
     assert chance_levels(rows) == {"count": 0.5, "existence": 0.5}
+
+
+def test_answers_out_of_form_are_told_apart_from_wrong_ones():
+    rows = [{"qtype": "count", "question": "How many roads are there?", "answer": "2"},
+            {"qtype": "existence", "question": "Is there a pond?", "answer": "yes"},
+            {"qtype": "attribute", "question": "What colour is the roof?", "answer": "red"}]
+    # wrong but in form, then a colour to a yes/no question, then an unparseable answer
+    assert accuracy_table(rows, ["3", "blue", None])["all"] == 0.0
+    assert in_form(rows, ["3", "blue", None]) == {"all": 1 / 3, "attribute": 0.0, "count": 1.0, "existence": 0.0}
+    assert in_form(rows, ["4", "no", "green"])["all"] == 1.0
 
 
 def test_sight_is_accuracy_on_the_same_questions_with_the_image_minus_without_it(warm_qwen, shapes_world, monkeypatch):
@@ -66,6 +76,8 @@ def test_sight_is_accuracy_on_the_same_questions_with_the_image_minus_without_it
     expected_blind = accuracy_table(rows, blind_answers)
     assert result["sight"] == {qtype: 1.0 - expected_blind[qtype] for qtype in result["accuracy"]}
     assert result["sight"]["all"] > 0  # without the image this model answers some questions otherwise
+    # the answer form is read from the same answers: every sighted one is its own label's form
+    assert result["in_form"]["all"] == 1.0 and result["blind_in_form"] == in_form(rows, blind_answers)
 
 
 def test_pseudo_label_accuracy_counts_only_checkable_questions():
