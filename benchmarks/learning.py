@@ -79,7 +79,8 @@ def arm_result(out: Path, truth) -> dict:
     per_round = []
     for e in evals:
         row = {"round": e["round"], "accuracy": e["accuracy"]["all"], "blind_accuracy": e["blind_accuracy"]["all"],
-               "chance": e["chance"]["all"], "by_type": e["accuracy"]}
+               "chance": e["chance"]["all"], "by_type": e["accuracy"],
+               "blind_in_form": e.get("blind_in_form", {}).get("all")}  # absent from runs before it was measured
         played = [g for g in games if g["round"] == e["round"]]
         if played:
             row["pseudo_label"] = pseudo_label_accuracy(played, truth)
