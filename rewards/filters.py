@@ -40,10 +40,9 @@ def target_and_keep(
 
     Why: with no labels, a target is worth training on only where some evidence outside one guess
     backs it. silver, p = majority_vote(answers); in_band = band[0] <= p <= band[1].
-        TRUTH:              target = reference, always kept: its advantages are taken over
-                            every group of the same wording in the round (rewards.contrast), so
-                            a group all right or all wrong still has one, and the round's labels
-                            are balanced per wording (balance_targets).
+        TRUTH:              target = reference, kept when the answers split on it,
+                            0 < agreement(answers, reference) < 1: a group all right or all wrong
+                            has no advantage and would only cost the learner a pass.
         STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
                             STATED and the answers split on it, 0 < agreement(answers, reference) < 1
@@ -64,7 +63,9 @@ def target_and_keep(
         ('no', False, 'the blind answers give the silver label as often')
     """
     if backed_by == TRUTH:
-        return reference, True, "ground truth, pooled with its wording's other images"
+        if answers_split(answers, reference):
+            return reference, True, "ground truth, and the answers split on it"
+        return reference, False, "ground truth, but the answers do not split on it"
     silver, p = majority_vote(answers)
     in_band = band[0] <= p <= band[1]
     if backed_by == NO_TEXT:

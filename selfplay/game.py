@@ -91,8 +91,7 @@ def ask_and_borrow(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[Ima
 def ask_labelled(cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]], labels: dict[str, list[dict]],
                  round_index: int) -> list[Play]:
     """Supervised baseline: the round's questions and references come from ground truth, not the
-    questioner; each trains the answerer, balanced and pooled per wording (rewards.filters.TRUTH,
-    selfplay.round.with_pooled_advantages)."""
+    questioner, and each one whose answers split on its label trains the answerer (rewards.filters.TRUTH)."""
     g = cfg.game
     plays = []
     for item, image in loaded:

@@ -4,8 +4,7 @@ The round samples and scores before anything learns (data -> rollout -> reward -
 trainer must not sample again. Its `rollout_func` therefore replays the recorded groups: for the
 rows the trainer drew, it returns the recorded prompt ids, completion ids and sampling log-probs,
 and the recorded rewards reach TRL through an extra field read by `recorded_reward`. Everything
-else, the loss, clipping, the KL to the adapter-free base, is TRL's, and so are the advantages
-unless the round computed its own (`Group.advantages`: rewards.contrast).
+else, advantages, the loss, clipping, the KL to the adapter-free base, is TRL's.
 
 Each role owns an AdamW over its own adapter, passed to a new GRPOTrainer every phase, so Adam
 state carries across rounds while the other adapter stays frozen.
@@ -35,13 +34,11 @@ os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
 @dataclass
 class Group:
-    """One GRPO group: a prompt, its sampled completions and their rewards; `advantages`, where the
-    round computed them itself (rewards.contrast), replace TRL's per-group ones."""
+    """One GRPO group: a prompt, its sampled completions and their rewards."""
     messages: list[dict]
     image: Image.Image | None
     samples: list[Sample]
     rewards: list[float]
-    advantages: list[float] | None = None
 
 
 def recorded_reward(completions, recorded_reward, **kwargs) -> list[float]:
@@ -58,13 +55,11 @@ def _replay_trainer_class():
     from trl import GRPOTrainer
 
     class ReplayGRPOTrainer(GRPOTrainer):
-        """GRPOTrainer that lets `rollout_func` see which dataset rows it is answering for, takes the
-        groups' own advantages where the round computed them (`groups`), and applies TRL's vLLM
-        importance-sampling correction to rollouts another sampler made (`correct_sampler`)."""
+        """GRPOTrainer that lets `rollout_func` see which dataset rows it is answering for, and applies TRL's
+        vLLM importance-sampling correction to rollouts another sampler made (`correct_sampler`)."""
 
-        def __init__(self, *args, groups: list[Group], correct_sampler: bool = False, **kwargs):
+        def __init__(self, *args, correct_sampler: bool = False, **kwargs):
             super().__init__(*args, **kwargs)
-            self.groups = groups
             if correct_sampler:
                 # TRL gates the correction on `use_vllm`, which at construction would also start a vLLM of
                 # its own. Raised afterwards, it only turns the correction on: the rollout path then calls
@@ -75,12 +70,7 @@ def _replay_trainer_class():
 
         def _generate_and_score_completions(self, inputs):
             self.current_rows = inputs
-            output = super()._generate_and_score_completions(inputs)
-            if self.groups[0].advantages is not None:  # the same rows, in the same order, as TRL's local slice
-                advantages = [self.groups[g].advantages[k] for g, k in replayed(inputs, self.args.num_generations)]
-                output["advantages"] = torch.tensor(advantages, dtype=output["advantages"].dtype,
-                                                    device=output["advantages"].device)
-            return output
+            return super()._generate_and_score_completions(inputs)
 
     return ReplayGRPOTrainer
 
@@ -92,33 +82,23 @@ class _AdaptersSyncedByEngine:
         pass
 
 
-def replayed(rows: list[dict], group_size: int) -> list[tuple[int, int]]:
-    """(group, sample) for each row the trainer drew: TRL repeats a group's row `group_size` times in a row.
-
-    Example:
-        >>> replayed([{"group": 3}, {"group": 3}, {"group": 0}, {"group": 0}], group_size=2)
-        [(3, 0), (3, 1), (0, 0), (0, 1)]
-    """
-    out, previous, position = [], None, 0
-    for row in rows:
-        position = position + 1 if row["group"] == previous else 0
-        previous = row["group"]
-        out.append((row["group"], position % group_size))
-    return out
-
-
 def replay_rollout(groups: list[Group], group_size: int):
     """A rollout_func returning the recorded samples of the rows the trainer drew."""
 
     def rollout(prompts, trainer) -> dict:
+        rows = trainer.current_rows
         out = {"prompt_ids": [], "completion_ids": [], "logprobs": [], "recorded_reward": []}
-        for index, position in replayed(trainer.current_rows, group_size):
+        previous, position = None, 0
+        for row in rows:
+            index = row["group"]
+            position = position + 1 if index == previous else 0
+            previous = index
             group = groups[index]
-            sample = group.samples[position]
+            sample = group.samples[position % group_size]
             out["prompt_ids"].append(sample.prompt_ids)
             out["completion_ids"].append(sample.completion_ids)
             out["logprobs"].append(sample.logprobs)
-            out["recorded_reward"].append(group.rewards[position])
+            out["recorded_reward"].append(group.rewards[position % group_size])
         return out
 
     return rollout
@@ -222,7 +202,6 @@ class RoleLearner:
             train_dataset=Dataset.from_list(rows),
             processing_class=self.processor,
             rollout_func=replay_rollout(groups, self.group_size),
-            groups=groups,
             optimizers=(self.optimizer, self.scheduler),
             correct_sampler=self.correct_sampler,
             callbacks=[training_progress()] + ([self.tracker.trainer_callback(self.role, round_index)]

@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from accelerate.utils import gather_object
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
-from rewards.contrast import pooled_advantages
 from rewards.filters import balance_targets, target_and_keep
 from rewards.normalize import normalize_answer
 from rewards.questioner import questioner_reward_terms
@@ -63,24 +62,12 @@ class Scored:
 
 
 def balance_kind(q: Question, by_question: bool):
-    """Within what a kept target is balanced: its question where the round borrows questions or
-    labels them (one question then meets several images, so a prior tied to its wording can show),
-    else its answer type."""
-    by_question = by_question or q.origin == LABELLED
+    """Within what a kept target is balanced: its question where the round borrows questions (one
+    question then meets several images, so a prior tied to its wording can show), else its answer
+    type. Ground truth is not balanced: the supervised baseline learns the labels as they come."""
+    if q.origin == LABELLED:
+        return None
     return (q.answer_type, normalize_answer(q.question)) if by_question and q.question else q.answer_type
-
-
-def with_pooled_advantages(groups: list[Group], questions: list[Question]) -> list[Group]:
-    """The supervised game's groups with advantages pooled per wording (rewards.contrast), less the
-    groups left with none (a wording whose every answer on every image earned the same).
-
-    Why: GRPO's own baseline gives a group whose answers all agree no advantage, and on the targets
-    that is where supervised GRPO went first: one answer per question form whatever the image, then
-    nothing left to learn the look from (scan sat on it from round 20 in every run). Over a pool
-    balanced per wording, that answer earns the pool's mean and so nothing; an answer that changes
-    with the image earns more."""
-    pooled = pooled_advantages([g.rewards for g in groups], [normalize_answer(q.question) for q in questions])
-    return [replace(g, advantages=a) for g, a in zip(groups, pooled) if any(abs(x) > 1e-6 for x in a)]
 
 
 def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
@@ -99,7 +86,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     by_question = any(q.origin == BORROWED for _, _, q in posed)
     balanced = balance_targets([target for target, _, _ in decisions], [kept for _, kept, _ in decisions],
                                [balance_kind(q, by_question) for _, _, q in posed])
-    games, answerer_groups, trained = [], [], []
+    games, answerer_groups = [], []
     for (play, position, q), (target, kept, why), still_kept in zip(posed, decisions, balanced):
         if kept and not still_kept:
             why += f"; balanced away: more {target!r} than the runner-up of its kind"
@@ -109,9 +96,6 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
                               terms.get(id(q), {}), rewards))
         if still_kept:
             answerer_groups.append(Group(answerer_messages(q.question), play.image, list(q.answers), rewards))
-            trained.append(q)
-    if trained and all(q.origin == LABELLED for q in trained):
-        answerer_groups = with_pooled_advantages(answerer_groups, trained)
     questioner_groups = [Group(play.prompt, play.image, list(play.samples),
                                [terms[id(q)]["reward"] for q in play.questions if q.origin == ASKED])
                          for play in plays if play.samples]

@@ -202,10 +202,10 @@ def test_target_and_keep_without_text_targets_the_silver_label_that_needs_the_im
     assert target_and_keep("yes", NO_TEXT, ["yes"] * 4, ["no"])[1] is False  # p 1.0, out of the band
 
 
-def test_target_and_keep_keeps_every_ground_truth_group_for_its_wordings_pool():
-    # all wrong, all right, split: each keeps its label, since the pool of its wording gives it an advantage
-    for answers in (["3"] * 4, ["2"] * 4, ["3", "2", "3", "3"]):
-        assert target_and_keep("2", TRUTH, answers, []) == ("2", True, "ground truth, pooled with its wording's other images")
+def test_target_and_keep_keeps_ground_truth_only_where_the_answers_split():
+    assert target_and_keep("2", TRUTH, ["3"] * 4, ["2"] * 4) == ("2", False, "ground truth, but the answers do not split on it")
+    assert target_and_keep("2", TRUTH, ["2"] * 4, []) == ("2", False, "ground truth, but the answers do not split on it")
+    assert target_and_keep("2", TRUTH, ["3", "2", "3", "3"], []) == ("2", True, "ground truth, and the answers split on it")
 
 
 def test_backing_reads_the_items_text():

@@ -6,15 +6,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rewards.contrast import pooled_advantages
-from rewards.filters import TRUTH, backing
+from rewards.filters import backing
 from roles.formats import infer_answer_type
 from roles.questioner import format_candidate
 from selfplay.config_parser import from_dict
 from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
 from selfplay.metrics import round_metrics
-from selfplay.plays import ASKED, BORROWED, LABELLED, Play, Question
+from selfplay.plays import ASKED, BORROWED, Play, Question
 from selfplay.round import score
 
 
@@ -151,44 +150,3 @@ def test_every_reward_option_changes_the_scored_round(key, value):
     plays.append(Play(plays[0].item, plays[0].image, [], _samples(["gibberish"]), (unparsed,)))
     default = score(from_dict({}), plays, 0).games
     assert score(from_dict({"rewards": {key: value}}), plays, 0).games != default
-
-
-def _labelled(index: int, question: str, label: str, answers: list[str]) -> Play:
-    """One item of the supervised game: a ground-truth question, answered `answers` from the image."""
-    item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), None, "labels.jsonl", index)
-    asked = Question(LABELLED, question, label, infer_answer_type(label, question), TRUTH,
-                     format_candidate(question, label), _samples(answers), _samples(["no", "no"]))
-    return Play(item, Image.new("RGB", (56, 56)), [], (), (asked,))
-
-
-def test_supervised_round_balances_each_wording_and_pools_its_advantages():
-    # "no" to every image of one wording: right on the square-less images, wrong where there is one. GRPO's
-    # own baseline gives each group nothing; the wording's balanced pool pushes "no" up on the first image
-    # and down on the last, and the surplus "no" image is balanced away
-    plays = [_labelled(0, "Is there a blue square?", "no", ["no"] * 4),
-             _labelled(1, "Is there a blue square?", "no", ["no"] * 4),
-             _labelled(2, "Is there a blue square?", "yes", ["no"] * 4),
-             _labelled(3, "How many circles are there?", "2", ["2", "1", "2", "2"]),
-             _labelled(4, "How many circles are there?", "1", ["2"] * 4),
-             _labelled(5, "What colour is the square?", "red", ["red"] * 4)]
-    scored = score(from_dict({}), plays, 0)
-    assert [game["kept"] for game in scored.games] == [True, False, True, True, True, False]
-    assert scored.games[1]["why"].endswith("balanced away: more 'no' than the runner-up of its kind")
-    # a wording with one label only keeps none of it (balance_targets), so the colour question trains nothing
-    right, wrong, split, missed = scored.answerer_groups
-    assert right.advantages == pytest.approx([-a for a in wrong.advantages]) and right.advantages[0] > 0
-    assert sum(right.advantages + wrong.advantages) == pytest.approx(0.0, abs=1e-9)
-    assert split.advantages + missed.advantages == pytest.approx(
-        pooled_advantages([split.rewards, missed.rewards], ["q", "q"])[0]
-        + pooled_advantages([split.rewards, missed.rewards], ["q", "q"])[1])
-    assert split.advantages[1] < 0 < split.advantages[0] and max(missed.advantages) < 0
-
-
-def test_a_wording_whose_every_answer_earned_the_same_trains_nothing():
-    def groups(first: str, second: str) -> list:
-        plays = [_labelled(0, "Is there a blue square?", "no", [first] * 4),
-                 _labelled(1, "Is there a blue square?", "yes", [second] * 4)]
-        return score(from_dict({}), plays, 0).answerer_groups
-
-    assert len(groups("no", "no")) == 2  # one answer for both images: right on one, wrong on the other
-    assert groups("no", "yes") == [] and groups("maybe", "maybe") == []  # all right, or all out of form: no spread
