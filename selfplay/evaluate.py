@@ -86,7 +86,8 @@ def accuracy_table(rows: list[dict], predictions: list[str | None]) -> dict[str,
 def in_form(rows: list[dict], predictions: list[str | None]) -> dict[str, float]:
     """The share of answers in their question's answer form, overall and per question type: an
     answer that parses and has the label's answer type (a number for a count, yes or no for a yes/no
-    question), right or wrong.
+    question), right or wrong. A phrase answer's form is any short phrase, so "blue" to "Is the mass
+    bright or dark?" counts as in form; a number or a yes there does not.
 
     Why: sight is accuracy minus blind accuracy, so it also rises when the blind answers leave the
     answer form ("blue" to "How many roads?") rather than when the sighted ones see more; beside
