@@ -75,12 +75,17 @@ def chance_levels(rows: list[dict]) -> dict[str, float]:
 
 def accuracy_table(rows: list[dict], predictions: list[str | None]) -> dict[str, float]:
     """Exact-match accuracy overall and per question type (after answer normalisation)."""
-    hits = defaultdict(list)
-    for row, prediction in zip(rows, predictions, strict=True):
-        correct = float(answers_match(prediction, row["answer"]))
-        hits[row["qtype"]].append(correct)
-        hits["all"].append(correct)
-    return {qtype: statistics.fmean(values) for qtype, values in sorted(hits.items())}
+    return per_type_share(rows, [answers_match(prediction, row["answer"])
+                                 for row, prediction in zip(rows, predictions, strict=True)])
+
+
+def per_type_share(rows: list[dict], hits: list[bool]) -> dict[str, float]:
+    """The share of rows that hit, overall ("all") and per question type (`qtype`)."""
+    by_type = defaultdict(list)
+    for row, hit in zip(rows, hits, strict=True):
+        by_type[row["qtype"]].append(float(hit))
+        by_type["all"].append(float(hit))
+    return {qtype: statistics.fmean(values) for qtype, values in sorted(by_type.items())}
 
 
 def in_form(rows: list[dict], predictions: list[str | None]) -> dict[str, float]:
@@ -100,13 +105,9 @@ def in_form(rows: list[dict], predictions: list[str | None]) -> dict[str, float]
         >>> in_form(rows, ["3", "blue", None])
         {'all': 0.333..., 'count': 0.5, 'existence': 0.0}
     """
-    hits = defaultdict(list)
-    for row, prediction in zip(rows, predictions, strict=True):
-        formed = float(prediction is not None and infer_answer_type(prediction, row["question"])
-                       == infer_answer_type(row["answer"], row["question"]))
-        hits[row["qtype"]].append(formed)
-        hits["all"].append(formed)
-    return {qtype: statistics.fmean(values) for qtype, values in sorted(hits.items())}
+    return per_type_share(rows, [prediction is not None and infer_answer_type(prediction, row["question"])
+                                 == infer_answer_type(row["answer"], row["question"])
+                                 for row, prediction in zip(rows, predictions, strict=True)])
 
 
 def sight(accuracy: dict[str, float], blind_accuracy: dict[str, float]) -> dict[str, float]:
