@@ -54,7 +54,8 @@ def line(step: int, result: dict) -> str:
     """One progress line: overall sight, accuracy and blind, then sighted/blind per question type."""
     acc, blind = result["accuracy"], result["blind_accuracy"]
     kinds = " ".join(f"{k} {acc[k]:.2f}/{blind[k]:.2f}" for k in acc if k != "all")
-    return f"step {step}: sight {100 * result['sight']['all']:+.1f} points, accuracy {acc['all']:.3f} " \
+    return f"step {step}: sight {100 * result['sight']['all']:+.1f} +- {100 * result['sight_se']['all']:.1f} " \
+           f"points, accuracy {acc['all']:.3f} " \
            f"(blind {blind['all']:.3f}) | {kinds}"
 
 
@@ -107,7 +108,7 @@ def main() -> None:
 
     def measure(step: int) -> None:
         result = evaluate(model, processor, qa, role=role, max_pixels=pixels, min_pixels=pixels, blind_mode="blank")
-        figures["steps"][step] = {k: result[k] for k in ("accuracy", "blind_accuracy", "sight")}
+        figures["steps"][step] = {k: result[k] for k in ("accuracy", "blind_accuracy", "sight", "sight_se")}
         print(line(step, result), flush=True)
 
     class Measure(TrainerCallback):

@@ -80,7 +80,8 @@ def arm_result(out: Path, truth) -> dict:
     for e in evals:
         row = {"round": e["round"], "accuracy": e["accuracy"]["all"], "blind_accuracy": e["blind_accuracy"]["all"],
                "chance": e["chance"]["all"], "by_type": e["accuracy"],
-               "blind_in_form": e.get("blind_in_form", {}).get("all")}  # absent from runs before it was measured
+               "blind_in_form": e.get("blind_in_form", {}).get("all"),  # absent from runs before it was measured
+               "sight_se": e.get("sight_se", {}).get("all")}
         played = [g for g in games if g["round"] == e["round"]]
         if played:
             row["pseudo_label"] = pseudo_label_accuracy(played, truth)
@@ -95,6 +96,14 @@ def sight(evaluated: dict) -> float:
     return evaluated["accuracy"] - evaluated["blind_accuracy"]
 
 
+def evaluation_error(evaluated: list[dict]) -> float | None:
+    """The mean over seeds of one evaluation's standard error of sight (selfplay.evaluate.sight_error):
+    how far one seed's figure may sit from what its answerer would score on unlimited questions, beside
+    the seeds' spread (None for runs from before it was recorded)."""
+    errors = [e["sight_se"] for e in evaluated if e.get("sight_se") is not None]
+    return statistics.fmean(errors) if errors else None
+
+
 def summarise(results: dict) -> dict:
     """Final mean and spread per arm, the sight gain over base, gain recovery, and the collapse checks."""
     table = {}
@@ -105,14 +114,14 @@ def summarise(results: dict) -> dict:
                         "blind_mean": statistics.fmean(r["blind_accuracy"] for r in starts),
                         "sight_mean": statistics.fmean(map(sight, starts)),
                         "sight_std": statistics.pstdev(map(sight, starts)),
-                        "chance": starts[0]["chance"]}}
+                        "sight_se": evaluation_error(starts), "chance": starts[0]["chance"]}}
         for arm in ARMS:
             finals = [seed_runs[arm]["rounds"][-1] for seed_runs in arms.values()]
             acc = [f["accuracy"] for f in finals]
             entry = {"accuracy_mean": statistics.fmean(acc), "accuracy_std": statistics.pstdev(acc),
                      "blind_mean": statistics.fmean(f["blind_accuracy"] for f in finals),
                      "sight_mean": statistics.fmean(map(sight, finals)),
-                     "sight_std": statistics.pstdev(map(sight, finals))}
+                     "sight_std": statistics.pstdev(map(sight, finals)), "sight_se": evaluation_error(finals)}
             entry["sight_gain"] = entry["sight_mean"] - row["base"]["sight_mean"]
             if arm != "supervised":
                 entry["pseudo_label_coverage"] = statistics.fmean(f["pseudo_label"]["coverage"] for f in finals)
@@ -188,7 +197,8 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
              f"Command: `python benchmarks/learning.py {args.command}` ({seconds / 60:.0f} min on "
              "2 CPU cores). Accuracy is exact match on held-out ground-truth QA after the last round, mean +- "
              "spread over seeds; blind = the same questions with a blank image; sight = accuracy - blind, and its "
-             "gain over base is the headline (accuracy alone rises with answer priors). Pseudo-label accuracy "
+             "gain over base is the headline (accuracy alone rises with answer priors); SE = one evaluation's "
+             "standard error of sight, paired over its questions, mean over seeds. Pseudo-label accuracy "
              "(checked against the hidden scene graphs after the run): the last round's questioner references, "
              "borrowed questions' references (answered by the item's own text) and silver labels, and the "
              "targets the answerer was trained on over the whole run.", "",
@@ -209,7 +219,8 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
                           if e["pseudo_label_coverage"] else "n/a: no question matched a known template")
             diversity = f"{e['question_diversity']:.2f}" if "question_diversity" in e else ""
             gain = f" ({100 * e['sight_gain']:+.1f} points)" if "sight_gain" in e else ""
-            lines.append(f"| {domain} | {arm} | {100 * e['sight_mean']:+.1f} +- {100 * e['sight_std']:.1f}{gain} | "
+            error = "" if e.get("sight_se") is None else f"; SE {100 * e['sight_se']:.1f}"
+            lines.append(f"| {domain} | {arm} | {100 * e['sight_mean']:+.1f} +- {100 * e['sight_std']:.1f}{gain}{error} | "
                          f"{e['accuracy_mean']:.3f} +- {e['accuracy_std']:.3f} | "
                          f"{e['blind_mean']:.3f} | {chance:.3f} | {pseudo} | {diversity} |")
         for arm in ("text", "images"):

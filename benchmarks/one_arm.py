@@ -87,7 +87,8 @@ def main() -> None:
     result = run_arm(cfg, truth_from([], train_dir))
     for row in result["rounds"]:
         when = "before round 1" if row["round"] < 0 else f"after round {row['round'] + 1}"
-        print(f"{when}: sight {100 * sight(row):+.1f} points, accuracy {row['accuracy']:.3f} "
+        error = "" if row["sight_se"] is None else f" +- {100 * row['sight_se']:.1f}"
+        print(f"{when}: sight {100 * sight(row):+.1f}{error} points, accuracy {row['accuracy']:.3f} "
               f"(blind {row['blind_accuracy']:.3f}, chance {row['chance']:.3f}"
               + (f", blind in form {row['blind_in_form']:.2f})" if row["blind_in_form"] is not None else ")"))
     print(f"{time.perf_counter() - started:.0f} s")

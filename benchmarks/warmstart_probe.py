@@ -131,10 +131,10 @@ def main() -> None:
         result = evaluate(model, processor, qa, role=None, max_pixels=pixels, min_pixels=pixels, blind_mode="blank")
         train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "probe")
         report[domain] = {"accuracy": result["accuracy"], "blind_accuracy": result["blind_accuracy"],
-                          "sight": result["sight"], "blind_in_form": result["blind_in_form"],
+                          "sight": result["sight"], "sight_se": result["sight_se"], "blind_in_form": result["blind_in_form"],
                           "chance": result["chance"]["all"],
                           "questioner": questioner_probe(model, processor, train_dir, 40, args.temperature, pixels)}
-        print(f"{domain}: sight {result['sight']['all']:+.3f}, accuracy {result['accuracy']['all']:.3f} "
+        print(f"{domain}: sight {result['sight']['all']:+.3f} +- {result['sight_se']['all']:.3f}, accuracy {result['accuracy']['all']:.3f} "
               f"(blind {result['blind_accuracy']['all']:.3f}, blind in form {result['blind_in_form']['all']:.2f}, "
               f"chance {result['chance']['all']:.3f}); questioner {report[domain]['questioner']}", flush=True)
     print(json.dumps(report, indent=1))

@@ -135,8 +135,14 @@ def round_summary(metrics: dict | None, evaluation: dict | None) -> str:
     if evaluation:
         parts.append(f"after it: accuracy {_number(evaluation['accuracy']['all'])}, blind "
                      f"{_number(evaluation['blind_accuracy']['all'])}, sight "
-                     f"{_number(evaluation.get('sight', {}).get('all'))}, chance {_number(evaluation['chance']['all'])}")
+                     f"{_sight(evaluation)}, chance {_number(evaluation['chance']['all'])}")
     return f"<p class='summary'>{' · '.join(parts)}</p>" if parts else ""
+
+
+def _sight(evaluation: dict) -> str:
+    """Sight with its standard error (selfplay.evaluate.sight_error), where the run measured it."""
+    se = evaluation.get("sight_se", {}).get("all")
+    return _number(evaluation.get("sight", {}).get("all")) + ("" if se is None else f" &plusmn; {_number(se)}")
 
 
 def evaluation_table(evals: list[dict]) -> str:
@@ -148,7 +154,7 @@ def evaluation_table(evals: list[dict]) -> str:
     rows = "".join(
         f"<tr><td>{when(e)}</td>"
         f"<td>{_number(e['accuracy']['all'])}</td><td>{_number(e['blind_accuracy']['all'])}</td>"
-        f"<td>{_number(e.get('sight', {}).get('all'))}</td><td>{_number(e['chance']['all'])}</td>"
+        f"<td>{_sight(e)}</td><td>{_number(e['chance']['all'])}</td>"
         f"<td>{_number(e.get('in_form', {}).get('all'), 2)}</td><td>{_number(e.get('blind_in_form', {}).get('all'), 2)}</td>"
         f"<td>{e.get('questions', '')}</td></tr>" for e in evals)
     return ("<table class='evals'><thead><tr><th scope='col'>when</th><th scope='col'>accuracy</th>"

@@ -223,12 +223,14 @@ class RoundEvaluator:
         result = evaluate(self.model, self.processor, self.rows, role="answerer", max_pixels=m.max_pixels,
                           min_pixels=m.min_pixels or None, blind_mode=self.cfg.game.blind_mode)
         append_jsonl(self.output_dir / EVAL_FILE, [{"round": round_index, **result}])
-        log.info("eval %s: answerer sight %+.3f (accuracy %.3f, blind %.3f, chance %.3f; in form %.0f%%, blind %.0f%%) "
-                 "on %d questions, %.1fs", "before self-play" if round_index < 0 else f"after round {round_index + 1}",
-                 result["sight"]["all"], result["accuracy"]["all"], result["blind_accuracy"]["all"],
+        log.info("eval %s: answerer sight %+.3f +- %.3f (accuracy %.3f, blind %.3f, chance %.3f; in form %.0f%%, "
+                 "blind %.0f%%) on %d questions, %.1fs", "before self-play" if round_index < 0 else
+                 f"after round {round_index + 1}", result["sight"]["all"], result["sight_se"]["all"],
+                 result["accuracy"]["all"], result["blind_accuracy"]["all"],
                  result["chance"]["all"], 100 * result["in_form"]["all"], 100 * result["blind_in_form"]["all"],
                  result["questions"], time.perf_counter() - started)
-        flat = {f"eval/{figure}/{k}": v for figure in ("accuracy", "blind_accuracy", "sight", "in_form", "blind_in_form")
+        flat = {f"eval/{figure}/{k}": v for figure in ("accuracy", "blind_accuracy", "sight", "sight_se", "in_form",
+                                                                      "blind_in_form")
                 for k, v in result[figure].items()}
         flat["eval/chance"] = result["chance"]["all"]
         flat["time/eval"] = time.perf_counter() - started

@@ -1,10 +1,11 @@
 """Evaluation: reading QA files, accuracy tables, chance, pseudo-label accuracy, the eval command."""
 
 import json
+import statistics
 
 import pytest
 
-from selfplay.evaluate import accuracy_table, chance_levels, in_form, pseudo_label_accuracy, read_qa
+from selfplay.evaluate import accuracy_table, chance_levels, correct, in_form, pseudo_label_accuracy, read_qa, sight_error
 from selfplay.metrics import question_diversity
 
 
@@ -43,6 +44,15 @@ def test_answers_out_of_form_are_told_apart_from_wrong_ones():
     assert in_form(rows, ["4", "no", "green"])["all"] == 1.0
 
 
+def test_sight_error_pairs_each_question_with_itself():
+    """Where both passes get the same questions right, sight is exactly 0 whatever the accuracy: an
+    unpaired error (the two accuracies' errors added) would call it 0 +- 35 points here."""
+    rows = [{"qtype": "existence"}] * 4
+    assert sight_error(rows, [True, True, False, False], [True, True, False, False])["all"] == 0.0
+    # every question flips: d = +1, -1, +1, -1, sight 0 with stdev 2/sqrt(3), over sqrt(4)
+    assert sight_error(rows, [True, False, True, False], [False, True, False, True])["all"] == pytest.approx(3 ** -0.5)
+
+
 def test_sight_is_accuracy_on_the_same_questions_with_the_image_minus_without_it(warm_qwen, shapes_world, monkeypatch):
     """The blind pass asks exactly the sighted pass's questions without the image, and sight is the
     difference of the two accuracies, per question type."""
@@ -76,6 +86,9 @@ def test_sight_is_accuracy_on_the_same_questions_with_the_image_minus_without_it
     expected_blind = accuracy_table(rows, blind_answers)
     assert result["sight"] == {qtype: 1.0 - expected_blind[qtype] for qtype in result["accuracy"]}
     assert result["sight"]["all"] > 0  # without the image this model answers some questions otherwise
+    # its error is paired over the same questions: every sighted answer is right, so d = 1 - blind hit
+    differences = [1.0 - hit for hit in correct(rows, blind_answers)]
+    assert result["sight_se"]["all"] == pytest.approx(statistics.stdev(differences) / len(differences) ** 0.5)
     # the answer form is read from the same answers: every sighted one is its own label's form
     assert result["in_form"]["all"] == 1.0 and result["blind_in_form"] == in_form(rows, blind_answers)
 
