@@ -287,7 +287,8 @@ def main_cli() -> None:
     parser.add_argument("--items", type=int, default=16)
     parser.add_argument("--answerer-steps", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--eval-questions", type=int, default=400, help="held-out questions (the eval split has 400)")
+    parser.add_argument("--eval-questions", type=int, default=400, help="held-out questions (the eval split has 2000; the first 400 "
+                                                                           "are those of the tables on record)")
     parser.add_argument("--eval-every", type=int, default=1, help="evaluate after every N-th round (and before)")
     parser.add_argument("--model", default="builtin:shapes-qwen2_vl")
     parser.add_argument("--cache", default="~/.cache/selfplay")

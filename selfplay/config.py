@@ -172,7 +172,7 @@ class EvalConfig:
     every: int = _f(1, "Evaluate after every N rounds (and once before the first): raise it when evaluation "
                    "takes longer than a round.")
     max_questions: int = _f(200, "Evaluate on at most this many questions (the first ones of the file): more for a "
-                           "smaller standard error.")
+                           "smaller standard error of sight (about 4 points at 200, 2 at 800).")
 
 
 @dataclass

@@ -29,6 +29,17 @@ def test_generate_is_deterministic_per_seed(tmp_path):
     assert all(other[k] != first[k] for k in first if k.startswith("images/"))
 
 
+def test_a_larger_split_begins_with_the_smaller_one(tmp_path):
+    """Each item is drawn from its own index, so growing a split (the built-in eval split went from 100
+    images to 500) keeps every earlier image, text and question: figures on its first questions carry over."""
+    small, large = generate(tmp_path / "small", "scan", n=3, seed=99), generate(tmp_path / "large", "scan", n=5, seed=99)
+    for name in ("manifest.jsonl", "qa.jsonl", "scenes.jsonl"):
+        before = (small / name).read_text().splitlines()
+        assert (large / name).read_text().splitlines()[:len(before)] == before
+    kept = sorted((small / "images").iterdir())
+    assert len(kept) == 3 and all((large / "images" / f.name).read_bytes() == f.read_bytes() for f in kept)
+
+
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_manifest_rows_are_the_user_format(worlds, domain):
     root, _, manifest, qa = worlds[domain]
