@@ -3,7 +3,8 @@
 The round only talks to `RolloutEngine`: `generate`, `release` before the roles learn and
 `refresh(role)` after one has. `HFEngine` runs transformers' `generate` on the PeftModel that is being
 trained (nothing to release or refresh); `VLLMEngine` (selfplay/vllm_engine.py) serves both adapters
-from one vLLM engine. `make_engine` is the one place the config's `engine` is read.
+from one vLLM engine; `selfplay.runner.make_engine` is the one place the config's `engine` is read,
+and GameConfig the one place the sampling defaults are written.
 Prompts are rendered exactly as TRL's GRPOTrainer renders them, so the prompt ids an engine returns
 are the ones the learner scores.
 """
@@ -18,6 +19,7 @@ from typing import Protocol
 import torch
 from PIL import Image
 
+from .config import GameConfig
 from .progress import advance
 
 
@@ -56,18 +58,6 @@ class RolloutEngine(Protocol):
         """`role`'s adapter changed in the model (it learned, or a checkpoint was loaded): sample from it now."""
 
 
-def make_engine(cfg, model, processor, model_path) -> RolloutEngine:
-    """The rollout engine `cfg.engine` names, with the game's sampling settings."""
-    g = cfg.game
-    if cfg.engine == "vllm":
-        from .vllm_engine import VLLMEngine
-
-        return VLLMEngine(model, processor, model_path, cfg.vllm, temperature=g.temperature, top_p=g.top_p,
-                          top_k=g.top_k, max_sequences=g.generation_batch_size, seed=cfg.train.seed)
-    return HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
-                    max_sequences=g.generation_batch_size)
-
-
 def render_prompt(messages: list[dict], image: Image.Image | None, processor) -> str:
     """The prompt text TRL's GRPOTrainer builds for the same dataset row."""
     from trl.data_utils import apply_chat_template, prepare_multimodal_messages
@@ -80,8 +70,9 @@ def render_prompt(messages: list[dict], image: Image.Image | None, processor) ->
 class HFEngine:
     """transformers `generate` on the live PeftModel, in as few calls as `max_sequences` allows."""
 
-    def __init__(self, model, processor, *, temperature: float = 1.0, top_p: float = 1.0, top_k: int = 50,
-                 max_sequences: int = 256):
+    def __init__(self, model, processor, *, temperature: float = GameConfig.temperature,
+                 top_p: float = GameConfig.top_p, top_k: int = GameConfig.top_k,
+                 max_sequences: int = GameConfig.generation_batch_size):
         self.model = model
         self.processor = processor
         self.temperature = temperature

@@ -13,6 +13,7 @@ import random
 import warnings
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
                          rng_state, save_checkpoint, truncate_records)
@@ -23,6 +24,9 @@ from .records import EVAL_FILE, METRICS_FILE, append_jsonl, append_round_records
 from .report import write_report
 from .threads import use_available_cores
 from .tracking import TENSORBOARD_DIR, RunTracker, tracker_names
+
+if TYPE_CHECKING:
+    from .engine import RolloutEngine
 
 log = logging.getLogger("selfplay")
 
@@ -75,6 +79,20 @@ def round_items(items: list, round_index: int, per_round: int, seed: int) -> lis
     return chosen
 
 
+def make_engine(cfg: RunConfig, model, processor, model_path) -> RolloutEngine:
+    """The rollout engine `cfg.engine` names, with the game's sampling settings."""
+    from .engine import HFEngine
+
+    g = cfg.game
+    if cfg.engine == "vllm":
+        from .vllm_engine import VLLMEngine  # vLLM only where asked for
+
+        return VLLMEngine(model, processor, model_path, cfg.vllm, temperature=g.temperature, top_p=g.top_p,
+                          top_k=g.top_k, max_sequences=g.generation_batch_size, seed=cfg.train.seed)
+    return HFEngine(model, processor, temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
+                    max_sequences=g.generation_batch_size)
+
+
 def main(cfg: RunConfig) -> list[dict]:
     """Run (or, with checkpoint.resume, continue) every round of `cfg`; returns this call's per-round metrics."""
     import torch
@@ -82,7 +100,6 @@ def main(cfg: RunConfig) -> list[dict]:
     from accelerate.utils import ProjectConfiguration, gather_object, parse_flag_from_env, set_seed
 
     from .manifest import ImageTextData
-    from .engine import make_engine
     from .round import play_round
     from .learner import RoleLearner
     from .modeling import ROLES, attach_role_adapters, load_model_and_processor, pixel_cap_warning, resolve_dtype

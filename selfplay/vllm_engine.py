@@ -39,8 +39,8 @@ log = logging.getLogger("selfplay.vllm")
 class VLLMEngine:
     """Both roles' LoRA adapters, and the adapter-free base, sampled from one vLLM engine."""
 
-    def __init__(self, model, processor, model_path: str | Path, cfg: VLLMConfig, *, temperature: float = 1.0,
-                 top_p: float = 1.0, top_k: int = 50, max_sequences: int = 256, seed: int = 0):
+    def __init__(self, model, processor, model_path: str | Path, cfg: VLLMConfig, *, temperature: float,
+                 top_p: float, top_k: int, max_sequences: int, seed: int):
         from vllm import LLM
 
         self.model, self.processor = model, processor

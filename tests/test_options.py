@@ -9,7 +9,8 @@ from PIL import Image
 
 from selfplay.config import ModelConfig
 from selfplay.config_parser import from_dict
-from selfplay.engine import HFEngine, Prompt, make_engine
+from selfplay.engine import HFEngine, Prompt
+from selfplay.runner import make_engine
 from selfplay.modeling import load_model_and_processor, lora_config
 from selfplay.runner import _shared_learner_args
 from teacher_forcing import teacher_forced

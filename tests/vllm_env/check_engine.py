@@ -39,8 +39,8 @@ def served(tiny_model):
                 torch.nn.init.normal_(p, std=0.5)
     model.eval()
     # top_k 0: every token, so that a sample's log-probs are the model's whole softmax (test_logprobs_...)
-    engine = VLLMEngine(model, processor, tiny_model, VLLMConfig(max_lora_rank=8), temperature=1.0, top_k=0,
-                        max_sequences=64)
+    engine = VLLMEngine(model, processor, tiny_model, VLLMConfig(max_lora_rank=8), temperature=1.0, top_p=1.0,
+                        top_k=0, max_sequences=64, seed=0)
     return model, processor, engine
 
 
