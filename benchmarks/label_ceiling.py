@@ -69,7 +69,8 @@ def main() -> None:
                         help="constant; 1e-3 (the look stage's) first unlearns the warm base: source sight +16 -> +4.5")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--images", type=int, default=2000, help="images of the labelled split (4 questions each)")
-    parser.add_argument("--questions", type=int, default=200, help="held-out questions evaluated")
+    parser.add_argument("--questions", type=int, default=2000,
+                        help="held-out questions evaluated (the whole eval split: sight to about 1 point)")
     parser.add_argument("--image-size", type=int, default=56,
                         help="side the images are resized to, in training and evaluation: 56 gives the model 4 "
                              "image tokens, 112 gives 16 (the world draws at 56, so 112 adds tokens, not detail)")

@@ -83,7 +83,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
     parser.add_argument("--work", type=Path, default=Path("runs/warmstart_probe"))
     parser.add_argument("--cache", default="~/.cache/selfplay")
-    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--questions", type=int, default=2000,
+                        help="held-out questions per domain: the whole eval split, sight to about 1 point (at 200, "
+                             "about 4: two builds of one recipe could not be told apart)")
     parser.add_argument("--temperature", type=float, default=1.0)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
