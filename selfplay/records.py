@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -48,13 +49,16 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write beside `path` and rename into place, so a crash never leaves a half-written file."""
-    partial = path.with_name(f".{path.name}.tmp")
-    with partial.open("w", encoding="utf-8", newline="\n") as handle:
+    """Write beside `path` and rename into place, so a crash never leaves a half-written file. The
+    partial file is this call's own: two runs started together on one cache write the same manifest
+    at the same moment, and a shared partial name made one rename the other's file away."""
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", dir=path.parent,
+                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    with handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(partial, path)
+    os.replace(handle.name, path)
 
 
 def read_jsonl(path: Path) -> list[dict]:

@@ -35,3 +35,22 @@ def test_unknown_builtin_names_are_refused_with_the_choices(tmp_path):
         resolve_data_source("builtin:shapes-xray", tmp_path)
     with pytest.raises(ValueError, match=r"model.path: unknown built-in model .*builtin:tiny-qwen2_vl"):
         resolve_model_path(ModelConfig(path="builtin:huge-qwen2_vl"), tmp_path)
+
+
+def test_writers_sharing_a_cache_never_trip_over_each_others_partial_file(tmp_path):
+    # Two runs started together on one cache write the same files (a manifest, a split's rows) at the
+    # same moment; each whole-file write must go through a partial file of its own.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from selfplay.records import write_text_atomic
+
+    target = tmp_path / "manifest.jsonl"
+
+    def write(i: int) -> None:
+        for _ in range(200):
+            write_text_atomic(target, f"writer {i}\n" * 100)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(8)))  # re-raises any writer's error
+    assert target.read_text() in {f"writer {i}\n" * 100 for i in range(8)}
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.jsonl"]  # no partial file left behind
