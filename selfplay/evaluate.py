@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 
 from PIL import Image
@@ -83,13 +83,19 @@ def accuracy_table(rows: list[dict], predictions: list[str | None]) -> dict[str,
     return per_type_share(rows, correct(rows, predictions))
 
 
+def by_qtype(rows: list[dict], values: list[float]) -> dict[str, list[float]]:
+    """Each row's value, grouped by question type (`qtype`) and all together ("all"), types sorted:
+    every per-type figure of an evaluation is one statistic of these groups."""
+    groups = defaultdict(list)
+    for row, value in zip(rows, values, strict=True):
+        groups[row["qtype"]].append(float(value))
+        groups["all"].append(float(value))
+    return dict(sorted(groups.items()))
+
+
 def per_type_share(rows: list[dict], hits: list[bool]) -> dict[str, float]:
     """The share of rows that hit, overall ("all") and per question type (`qtype`)."""
-    by_type = defaultdict(list)
-    for row, hit in zip(rows, hits, strict=True):
-        by_type[row["qtype"]].append(float(hit))
-        by_type["all"].append(float(hit))
-    return {qtype: statistics.fmean(values) for qtype, values in sorted(by_type.items())}
+    return {qtype: statistics.fmean(values) for qtype, values in by_qtype(rows, hits).items()}
 
 
 def in_form(rows: list[dict], predictions: list[str | None]) -> dict[str, float]:
@@ -144,11 +150,9 @@ def sight_error(rows: list[dict], hits: list[bool], blind_hits: list[bool]) -> d
         >>> {k: round(v, 3) for k, v in errors.items()}
         {'all': 0.258, 'count': 0.408, 'existence': 0.0}
     """
-    by_type = defaultdict(list)
-    for row, hit, blind_hit in zip(rows, hits, blind_hits, strict=True):
-        by_type[row["qtype"]].append(float(hit) - float(blind_hit))
-        by_type["all"].append(float(hit) - float(blind_hit))
-    return {qtype: statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else 0.0 for qtype, d in sorted(by_type.items())}
+    differences = [float(hit) - float(blind_hit) for hit, blind_hit in zip(hits, blind_hits, strict=True)]
+    return {qtype: statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else 0.0
+            for qtype, d in by_qtype(rows, differences).items()}
 
 
 def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer", max_pixels: int,
@@ -160,14 +164,14 @@ def evaluate(model, processor, rows: list[dict], *, role: str | None = "answerer
         sighted = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels)
         blind = answer_questions(model, processor, rows, role=role, max_pixels=max_pixels, min_pixels=min_pixels,
                                  blind=blind_mode)
-    chance = chance_levels(rows)
-    counts = Counter(row["qtype"] for row in rows)
-    chance["all"] = sum(chance[q] * n for q, n in counts.items()) / len(rows)
+    per_type_chance = chance_levels(rows)
+    chance = {qtype: statistics.fmean(values)
+              for qtype, values in by_qtype(rows, [per_type_chance[row["qtype"]] for row in rows]).items()}
     hits, blind_hits = correct(rows, sighted), correct(rows, blind)
     accuracy, blind_accuracy = per_type_share(rows, hits), per_type_share(rows, blind_hits)
     return {"accuracy": accuracy, "blind_accuracy": blind_accuracy, "sight": sight(accuracy, blind_accuracy),
             "sight_se": sight_error(rows, hits, blind_hits),
-            "chance": dict(sorted(chance.items())), "in_form": in_form(rows, sighted),
+            "chance": chance, "in_form": in_form(rows, sighted),
             "blind_in_form": in_form(rows, blind), "questions": len(rows)}
 
 
