@@ -26,28 +26,10 @@ from rewards.normalize import answers_match, normalize_answer  # noqa: E402
 from roles.answerer import answerer_messages, parse_answer  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.engine import HFEngine, Prompt  # noqa: E402
-from selfplay.evaluate import read_qa  # noqa: E402
+from selfplay.evaluate import answer_in_form, read_qa  # noqa: E402
 from selfplay.images import blind_image, load_image  # noqa: E402
 
 PIXELS = 56 * 56
-
-
-def in_form(row: dict, answer: str | None) -> bool:
-    """Whether `answer` (normalised) has the form of `row`'s ground-truth answer.
-
-    >>> in_form({"answer": "yes"}, "no"), in_form({"answer": "2"}, "blue"), in_form({"answer": "dark", "choices": ["bright", "dark"]}, "bright")
-    (True, False, True)
-    """
-    truth = normalize_answer(row["answer"])
-    if answer is None:
-        return False
-    if row.get("choices"):
-        return any(answers_match(answer, choice) for choice in row["choices"])
-    if truth in ("yes", "no"):
-        return answer in ("yes", "no")
-    if truth.isdigit():
-        return answer.isdigit()
-    return answer.replace(" ", "").isalpha() and answer not in ("yes", "no")
 
 
 def main() -> None:
@@ -84,7 +66,7 @@ def main() -> None:
                     s["agree"] += len(set(answers)) == 1
                     s["split"] += 0 < right < args.k
                     s["right"] += right / args.k
-                    s["in_form"] += sum(in_form(row, a) for a in answers) / args.k
+                    s["in_form"] += sum(answer_in_form(row, a or None) for a in answers) / args.k
             print(f"{domain}, {'blind (blank image)' if blind else 'with the image'}, K = {args.k}")
             for qtype, s in sorted(stats.items()):
                 n = s["n"]

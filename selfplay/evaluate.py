@@ -98,15 +98,32 @@ def per_type_share(rows: list[dict], hits: list[bool]) -> dict[str, float]:
     return {qtype: statistics.fmean(values) for qtype, values in by_qtype(rows, hits).items()}
 
 
+def answer_in_form(row: dict, answer: str | None) -> bool:
+    """Whether a parsed answer has its question's answer form, right or wrong: one of the choices
+    where the question names them (`choices`: "Is the mass bright or dark?"), else the label's answer
+    type (a number for a count, yes or no for a yes/no question, a short phrase for a phrase).
+
+    Example:
+        >>> row = {"question": "Is the mass bright or dark?", "answer": "dark", "choices": ["bright", "dark"]}
+        >>> answer_in_form(row, "bright"), answer_in_form(row, "grey"), answer_in_form({**row, "choices": None}, "grey")
+        (True, False, True)
+    """
+    if answer is None:
+        return False
+    if row.get("choices"):
+        return any(answers_match(answer, choice) for choice in row["choices"])
+    return infer_answer_type(answer, row["question"]) == infer_answer_type(row["answer"], row["question"])
+
+
 def in_form(rows: list[dict], predictions: list[str | None]) -> dict[str, float]:
-    """The share of answers in their question's answer form, overall and per question type: an
-    answer that parses and has the label's answer type (a number for a count, yes or no for a yes/no
-    question), right or wrong. A phrase answer's form is any short phrase, so "blue" to "Is the mass
-    bright or dark?" counts as in form; a number or a yes there does not.
+    """The share of answers in their question's answer form (`answer_in_form`), overall and per
+    question type.
 
     Why: sight is accuracy minus blind accuracy, so it also rises when the blind answers leave the
-    answer form ("blue" to "How many roads?") rather than when the sighted ones see more; beside
-    blind accuracy this says which.
+    answer form ("blue" to "How many roads?", "grey" to "Is the mass bright or dark?") rather than
+    when the sighted ones see more; beside blind accuracy this says which. Without the choices a
+    question names, any short phrase would count as in form for a phrase question, and an image that
+    only brings the domain's words to mind would read as sight.
 
     Example:
         >>> rows = [{"qtype": "count", "question": "How many?", "answer": "2"},
@@ -115,8 +132,7 @@ def in_form(rows: list[dict], predictions: list[str | None]) -> dict[str, float]
         >>> in_form(rows, ["3", "blue", None])
         {'all': 0.333..., 'count': 0.5, 'existence': 0.0}
     """
-    return per_type_share(rows, [prediction is not None and infer_answer_type(prediction, row["question"])
-                                 == infer_answer_type(row["answer"], row["question"])
+    return per_type_share(rows, [answer_in_form(row, prediction)
                                  for row, prediction in zip(rows, predictions, strict=True)])
 
 
