@@ -154,11 +154,6 @@ class TrainConfig:
                       "whose language is easy to drift from.")
     loss_type: str = _f("dapo", "TRL GRPO loss type: dapo (TRL's default) normalises over tokens; grpo is the "
                          "original per-sequence mean.", ("grpo", "dapo", "dr_grpo", "bnpo"))
-    answerer_advantage: str = _f("std", "How the answerer's group rewards become advantages (rewards/advantage.py): "
-                                 "std is GRPO's (r - mean) / std; mean is r / mean - 1, the gradient of log "
-                                 "P(right), supervised learning's objective, which holds an answerer that does not "
-                                 "yet look at its labels' base rate instead of letting it settle on one answer.",
-                                 ("std", "mean"))
     gradient_checkpointing: bool = _f(False, "Trade compute for memory (turn on for real checkpoints on GPU).")
     micro_batch_sequences: int = _f(64, "Most sequences one forward and backward pass holds on a process: a GRPO "
                                     "step over more runs in micro-batches whose gradients accumulate into the same "

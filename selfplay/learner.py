@@ -4,9 +4,7 @@ The round samples and scores before anything learns (data -> rollout -> reward -
 trainer must not sample again. Its `rollout_func` therefore replays the recorded groups: for the
 rows the trainer drew, it returns the recorded prompt ids, completion ids and sampling log-probs,
 and the recorded rewards reach TRL through an extra field read by `recorded_reward`. Everything
-else, advantages, the loss, clipping, the KL to the adapter-free base, is TRL's; `advantage="mean"`
-only divides each group's rewards by their mean first and turns TRL's scaling off
-(rewards/advantage.py).
+else, advantages, the loss, clipping, the KL to the adapter-free base, is TRL's.
 
 Each role owns an AdamW over its own adapter, passed to a new GRPOTrainer every phase, so Adam
 state carries across rounds while the other adapter stays frozen.
@@ -27,8 +25,6 @@ from dataclasses import dataclass
 
 import torch
 from PIL import Image
-
-from rewards.advantage import scaled_by_mean
 
 from .engine import Sample
 from .modeling import role_parameters
@@ -145,10 +141,7 @@ class RoleLearner:
                  weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
                  loss_type: str = "dapo", max_completion_length: int = 32, gradient_checkpointing: bool = False,
                  micro_batch_sequences: int = 64, world_size: int = 1, seed: int = 0,
-                 correct_sampler: bool = False, advantage: str = "std", tracker=None):
-        if advantage not in ("std", "mean"):
-            raise ValueError(f"advantage must be 'std' or 'mean', got {advantage!r}")
-        self.advantage = advantage
+                 correct_sampler: bool = False, tracker=None):
         self.role, self.model, self.processor, self.tracker = role, model, processor, tracker
         self.group_size, self.steps, self.world_size = group_size, steps, world_size
         self.beta, self.loss_type, self.seed = beta, loss_type, seed
@@ -173,8 +166,6 @@ class RoleLearner:
 
         from .progress import training_progress
 
-        if self.advantage == "mean":
-            groups = [Group(g.messages, g.image, g.samples, scaled_by_mean(g.rewards)) for g in groups]
         _, micro, accumulation = step_plan(len(groups), self.group_size, self.steps, self.world_size,
                                            self.micro_batch_sequences)
         rows = [{"prompt": g.messages, "group": i} for i, g in enumerate(groups)]
@@ -190,7 +181,6 @@ class RoleLearner:
             learning_rate=self.learning_rate,
             max_grad_norm=self.max_grad_norm,
             loss_type=self.loss_type,
-            scale_rewards="group" if self.advantage == "std" else "none",  # rewards/advantage.py
             beta=0.0,  # set below: TRL looks for an adapter named "default" when a PeftModel comes with beta != 0
             max_completion_length=self.max_completion_length,
             gradient_checkpointing=self.gradient_checkpointing,

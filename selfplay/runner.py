@@ -158,7 +158,7 @@ def main(cfg: RunConfig) -> list[dict]:
                                   tracker=tracker, **_shared_learner_args(cfg, accelerator.num_processes)),
         "answerer": RoleLearner("answerer", model, processor, group_size=g.answers_per_question,
                                 steps=t.answerer_steps, max_completion_length=g.answer_max_new_tokens,
-                                advantage=t.answerer_advantage, tracker=tracker, **_shared_learner_args(cfg, accelerator.num_processes)),
+                                tracker=tracker, **_shared_learner_args(cfg, accelerator.num_processes)),
     }
     log.info("self-play: %d rounds of %d items, G=%d questions per item, K=%d answers (+%d blind), "
              "%d process(es); output in %s", g.rounds, g.items_per_round, g.questions_per_item,
