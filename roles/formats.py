@@ -22,6 +22,7 @@ _WORD = re.compile(r"\d+(?:\.\d+)?|[^\W_]+")
 _NUMERAL = re.compile(r"\d+(?:\.\d+)?")
 _OPTION_ANSWER = re.compile(r"(?:option\s*)?\(?([a-e])\)?[.:]?", re.IGNORECASE)
 _LISTED_OPTION = re.compile(r"\(([a-e])\)", re.IGNORECASE)
+_NAMED_PAIR = re.compile(r"([^\W\d_]+) or (?:the |a |an )?([^\W\d_]+)\s*\?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,24 @@ def short_answer(text: str) -> str | None:
     """
     words = text.split()
     return " ".join(words) if 0 < len(words) <= MAX_ANSWER_WORDS else None
+
+
+def named_choices(question: str) -> list[str]:
+    """The two answers a question ending "X or Y?" names, lower-cased; [] for any other question.
+
+    Why: such a question says what its answers can be without any label, so a group of answers can be
+    made to hold both (selfplay.round.answer, `game.cover_named_choices`). Whether it asks for one of
+    them or for yes/no ("Is there a pond or a tree?") the question alone does not say: callers use it
+    where the answer type is a short phrase.
+
+    Example:
+        >>> named_choices("Is the mass bright or dark?"), named_choices("Which is higher, the tree or the pond?")
+        (['bright', 'dark'], ['tree', 'pond'])
+        >>> named_choices("How many ponds are there?")
+        []
+    """
+    found = _NAMED_PAIR.search(question)
+    return [found.group(1).lower(), found.group(2).lower()] if found else []
 
 
 def infer_answer_type(answer: str, question: str) -> str:

@@ -38,6 +38,18 @@ class Sample:
     logprobs: list[float]
 
 
+def written_sample(sample: Sample, text: str, processor) -> Sample:
+    """`sample` with its completion replaced by `text`, ended as the sample ended (its end-of-turn token)
+    or, where the sample ran out of length, by the tokenizer's end of text. Its sampling log-probs are 0
+    because nobody sampled it: TRL's sampler correction (engine vllm) would weigh it by the model's own
+    probability of it, so the config refuses that pair."""
+    tokenizer = getattr(processor, "tokenizer", processor)
+    last = sample.completion_ids[-1] if sample.completion_ids else None
+    end = last if last in tokenizer.all_special_ids else tokenizer.eos_token_id
+    ids = tokenizer.encode(text, add_special_tokens=False) + [end]
+    return Sample(text, sample.prompt_ids, ids, [0.0] * len(ids))
+
+
 @dataclass
 class GenerationStats:
     calls: int = 0

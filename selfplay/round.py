@@ -16,13 +16,14 @@ from accelerate.utils import gather_object
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
 from rewards.filters import balance_targets, target_and_keep
-from rewards.normalize import normalize_answer
+from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
+from roles.formats import named_choices
 
 from .config import RunConfig
 from .manifest import ImageTextData, ImageTextItem, shard
-from .engine import Prompt, RolloutEngine
+from .engine import Prompt, RolloutEngine, written_sample
 from .game import ask_and_borrow, ask_labelled
 from .images import blind_image
 from .learner import Group, RoleLearner
@@ -48,9 +49,37 @@ def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> list[Pla
         if q.question is None:
             return q
         seen, unseen = next(replies)
-        return replace(q, answers=tuple(seen), blind=tuple(unseen))
+        cover = (choices_to_cover([s.text for s in seen], named_choices(q.question))
+                 if g.cover_named_choices and q.answer_type == "short_phrase" else [])
+        if cover:  # the last samples give way to the choices no sample gave
+            seen = seen[:len(seen) - len(cover)] + [written_sample(s, c, engine.processor)
+                                                    for s, c in zip(seen[len(seen) - len(cover):], cover)]
+        return replace(q, answers=tuple(seen), blind=tuple(unseen), covered=tuple(cover))
 
     return [replace(play, questions=tuple(map(answered, play.questions))) for play in plays]
+
+
+def choices_to_cover(answers: list[str | None], choices: list[str]) -> list[str]:
+    """The named choices that none of a question's sampled answers gives, to be put in place of its
+    last samples; never all of them, so that one sampled answer always stays.
+
+    Why: GRPO can only reinforce what the answerer samples. A base that never says "dark" answers
+    "bright" to every "Is the mass bright or dark?", its groups never split where "dark" is right, and
+    the word is never learned (docs/learning.md, "Scan's attribute sight": "dark" 4 times in 8,900
+    answers). The question itself names both answers, so no label is needed to put the other one in
+    the group; the reward then decides which is right, as for a sampled answer.
+        cover = [c for c in choices if no answer matches c][: len(answers) - 1]
+
+    Example:
+        >>> choices_to_cover(["bright", "Bright.", "grey", "bright"], ["bright", "dark"])
+        ['dark']
+        >>> choices_to_cover(["dark", "bright"], ["bright", "dark"])
+        []
+        >>> choices_to_cover(["grey"], ["bright", "dark"])  # one answer: it stays
+        []
+    """
+    missing = [c for c in choices if not any(answers_match(parse_answer(a or ""), c) for a in answers)]
+    return missing[:max(len(answers) - 1, 0)]
 
 
 @dataclass
@@ -112,7 +141,7 @@ def game_row(round_index: int, play: Play, position: int, q: Question, answers: 
         "question": q.question, "reference": q.reference, "answer_type": q.answer_type,
         "answers": [s.text for s in q.answers], "blind_answers": [s.text for s in q.blind],
         "silver": silver, "p": p, "target": target, "kept": kept, "why": why, "terms": terms,
-        "answer_rewards": rewards,
+        "answer_rewards": rewards, "covered": list(q.covered),
     }
 
 

@@ -150,3 +150,58 @@ def test_every_reward_option_changes_the_scored_round(key, value):
     plays.append(Play(plays[0].item, plays[0].image, [], _samples(["gibberish"]), (unparsed,)))
     default = score(from_dict({}), plays, 0).games
     assert score(from_dict({"rewards": {key: value}}), plays, 0).games != default
+
+
+@pytest.mark.parametrize("cover", [True, False])
+def test_a_choice_no_answer_gave_is_written_in_place_of_the_last_answers(tiny_qwen, tmp_path, cover):
+    """The tiny model's random weights never say "bright" or "dark": with game.cover_named_choices the
+    last two of its four answers to "bright or dark?" become those words, ended by an end token, and
+    games.jsonl says so; a yes/no question and the option off are left as sampled."""
+    import torch
+
+    from selfplay.engine import HFEngine
+    from selfplay.modeling import attach_role_adapters, load_model_and_processor
+    from selfplay.plays import LABELLED
+    from selfplay.round import answer
+
+    torch.manual_seed(0)
+    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
+    model = attach_role_adapters(model, from_dict({}).model)
+    labels = tmp_path / "qa.jsonl"
+    labels.write_text("")  # the game's questions are built below; the supervised game needs the file named
+    cfg = from_dict({"game": {"mode": "supervised", "cover_named_choices": cover, "answers_per_question": 4,
+                              "blind_answers": 0, "answer_max_new_tokens": 4}, "data": {"labels": str(labels)}})
+    item = ImageTextItem("item-0", Path("item-0.png"), None, "manifest.jsonl", 0)
+    questions = tuple(Question(LABELLED, q, a, infer_answer_type(a, q), "truth")
+                      for q, a in (("Is the mass bright or dark?", "dark"), ("Is there a mass?", "yes")))
+    play = Play(item, Image.new("RGB", (56, 56), (90, 90, 90)), [], (), questions)
+    (played,) = answer(HFEngine(model, processor), cfg, [play])
+    choice, yes_no = played.questions
+    assert len(choice.answers) == 4 and len(yes_no.answers) == 4 and yes_no.covered == ()
+    if not cover:
+        assert choice.covered == ()
+        return
+    assert choice.covered == ("bright", "dark")
+    tokenizer = processor.tokenizer
+    for sample, word in zip(choice.answers[2:], ("bright", "dark")):
+        assert sample.text == word and sample.logprobs == [0.0] * len(sample.completion_ids)
+        assert tokenizer.decode(sample.completion_ids[:-1]) == word
+        assert sample.completion_ids[-1] in tokenizer.all_special_ids
+        assert sample.prompt_ids == choice.answers[0].prompt_ids
+    scored = score(cfg, [played], 0)
+    assert scored.games[0]["covered"] == ["bright", "dark"] and scored.games[1]["covered"] == []
+    # the written "dark" is the label: its group splits, is kept, and the written answer earns the reward
+    assert scored.games[0]["kept"] and scored.games[0]["answer_rewards"][3] == 1.0
+
+
+def test_named_choices_are_covered_only_in_the_supervised_game_on_the_hf_engine(tmp_path):
+    from selfplay.config import ConfigError
+
+    with pytest.raises(ConfigError, match="game.cover_named_choices: only the supervised game"):
+        from_dict({"game": {"cover_named_choices": True}})
+    labels = tmp_path / "qa.jsonl"
+    labels.write_text("")
+    supervised = {"game": {"mode": "supervised", "cover_named_choices": True}, "data": {"labels": str(labels)}}
+    from_dict(supervised)
+    with pytest.raises(ConfigError, match="game.cover_named_choices: the written answers"):
+        from_dict({**supervised, "engine": "vllm"})
