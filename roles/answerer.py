@@ -49,4 +49,3 @@ def parse_answer(completion: str) -> str | None:
     if len(lines) != 1:
         return None
     return short_answer(_ANSWER_PREFIX.sub("", lines[0]))
-
