@@ -51,9 +51,8 @@ def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> list[Pla
         seen, unseen = next(replies)
         cover = (choices_to_cover([s.text for s in seen], named_choices(q.question))
                  if g.cover_named_choices and q.answer_type == "short_phrase" else [])
-        if cover:  # the last samples give way to the choices no sample gave
-            seen = seen[:len(seen) - len(cover)] + [written_sample(s, c, engine.processor)
-                                                    for s, c in zip(seen[len(seen) - len(cover):], cover)]
+        kept = len(seen) - len(cover)  # the last samples give way to the choices no sample gave
+        seen = seen[:kept] + [written_sample(s, c, engine.processor) for s, c in zip(seen[kept:], cover)]
         return replace(q, answers=tuple(seen), blind=tuple(unseen), covered=tuple(cover))
 
     return [replace(play, questions=tuple(map(answered, play.questions))) for play in plays]
