@@ -10,6 +10,7 @@ what a text answers to a question asked about another item. All of it is English
 import re
 
 from rewards.normalize import normalize_answer
+from roles.formats import named_choices
 
 # Words that frame a question rather than name what it is about (any domain, English).
 QUESTION_FRAME_WORDS = frozenset("""
@@ -89,6 +90,9 @@ def text_confirms(question: str, answer: str | None, text: str | None,
         number: the sum, over the clauses naming every content word, of the count just before them
                 ("two red buildings", "a nodule" = 1); a denying clause alone states 0;
         other:  a clause that is not negated names every content word and every word of the answer.
+                Where the question names its answers ("Is the mass bright or dark?") and the answer is
+                one of them, the choices are not content words: a clause naming the rest ("mass")
+                must name the answer, and none the other choice.
     Anything else (a comparison across clauses, an option letter) is not confirmed.
 
     Example:
@@ -96,9 +100,18 @@ def text_confirms(question: str, answer: str | None, text: str | None,
         >>> [text_confirms(q, a, report) for q, a in [("Is there a bright mass?", "yes"), ("Is there a mass?", "no"),
         ...     ("How many nodules are there?", "3"), ("What colour is the mass?", "dark")]]
         [False, True, True, False]
+        >>> [text_confirms("Is the mass bright or dark?", a, "A dark mass. A bright line.") for a in ("bright", "dark")]
+        [False, True]
+        >>> text_confirms("Is the nodule bright or dark?", "bright", report)  # one of each: not stated
+        False
     """
     normal = normalize_answer(answer)
     content = _named(question, ignore)
+    choices = named_choices(question)
+    rivals = []  # where the answer is one of the named choices: the other choices' words
+    if any(normalize_answer(choice) == normal for choice in choices):
+        rivals = [set(_stems(choice)) for choice in choices if normalize_answer(choice) != normal]
+        content = [word for word in content if word not in {w for choice in choices for w in _stems(choice)}]
     if not text or not content or normal is None:
         return False
     naming, denying, counts = [], 0, []
@@ -113,7 +126,8 @@ def text_confirms(question: str, answer: str | None, text: str | None,
     if normal.isdigit():
         stated = sum(counts) if counts and None not in counts else (0 if denying and not naming else None)
         return stated == int(normal)
-    return not denying and any(set(_stems(normal)) <= clause for clause in naming)
+    stated = any(set(_stems(normal)) <= clause for clause in naming)
+    return not denying and stated and not any(rival <= clause for clause in naming for rival in rivals)
 
 
 def names_none_of(question: str, text: str | None, ignore: frozenset[str] = QUESTION_FRAME_WORDS) -> bool:
