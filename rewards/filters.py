@@ -34,18 +34,22 @@ def target_and_keep(
     answers: Sequence[str | None],
     blind_answers: Sequence[str | None],
     band: tuple[float, float] = (0.3, 0.8),
+    written: Sequence[str] = (),
 ) -> tuple[str | None, bool, str]:
     """The answer the answerer is trained towards on one question, whether the question trains it,
-    and why, from the reference, what backs it, and the sighted and blind answers.
+    and why, from the reference, what backs it, the sighted and blind answers, and the answers written
+    into the group beside the sampled ones (`game.cover_named_choices`).
 
     Why: with no labels, a target is worth training on only where some evidence outside one guess
-    backs it. silver, p = majority_vote(answers); in_band = band[0] <= p <= band[1].
-        TRUTH:              target = reference, kept when the answers split on it,
-                            0 < agreement(answers, reference) < 1: a group all right or all wrong
+    backs it. silver, p = majority_vote(answers): only sampled answers vote, for a written answer is
+    no one's opinion; in_band = band[0] <= p <= band[1]. A split is over the group as trained,
+    group = answers + written, for GRPO learns from the whole group's spread.
+        TRUTH:              target = reference, kept when the group splits on it,
+                            0 < agreement(group, reference) < 1: a group all right or all wrong
                             has no advantage and would only cost the learner a pass.
         STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
-                            STATED and the answers split on it, 0 < agreement(answers, reference) < 1
+                            STATED and the group splits on it, 0 < agreement(group, reference) < 1
                             (the text says so; the answerer has something to learn).
         NO_TEXT:            target = silver, kept when in_band, the silver label matches the
                             questioner's reference (if any), and the image raises it:
@@ -61,9 +65,16 @@ def target_and_keep(
         ('2', True, 'the text states it and the answers split on it')
         >>> target_and_keep(None, "no text", ["no", "no", "no", "yes"], ["no", "no"])
         ('no', False, 'the blind answers give the silver label as often')
+
+    A text that says "dark" where every sample says "bright": the written "dark" makes the split.
+        >>> target_and_keep("dark", "stated", ["bright"] * 3, [], written=["dark"])
+        ('dark', True, 'the text states it and the answers split on it')
+        >>> target_and_keep(None, "no text", ["bright"] * 3, ["dark"], written=["dark"])
+        ('bright', False, 'p 1.00 is outside keep_band')
     """
+    group = [*answers, *written]
     if backed_by == TRUTH:
-        if answers_split(answers, reference):
+        if answers_split(group, reference):
             return reference, True, "ground truth, and the answers split on it"
         return reference, False, "ground truth, but the answers do not split on it"
     silver, p = majority_vote(answers)
@@ -80,7 +91,7 @@ def target_and_keep(
         return silver, True, f"the image raises the silver label over the blind answers (p {p:.2f})"
     if in_band and (silver is None or answers_match(reference, silver)):
         return reference, True, f"the answers agree with the reference (p {p:.2f})"
-    if backed_by == STATED and answers_split(answers, reference):
+    if backed_by == STATED and answers_split(group, reference):
         return reference, True, "the text states it and the answers split on it"
     if backed_by == STATED:
         return reference, False, "the text states it but the answers do not split on it"

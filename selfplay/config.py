@@ -95,8 +95,9 @@ class GameConfig:
     cover_named_choices: bool = _f(False, "Where a question ends 'X or Y?' with a short-phrase answer and no sampled "
                                    "answer gives one of the two, the last answers give way to it (selfplay.round."
                                    "choices_to_cover): GRPO can only reinforce what is sampled, and a word the answerer "
-                                   "never says is never learned. Supervised game only for now: in self-play the "
-                                   "written answers would vote in the silver label. HF engine only.")
+                                   "never says is never learned. Written answers never vote for a silver label; they "
+                                   "count where a group must split on a label or a text-stated reference. HF engine "
+                                   "only.")
     blind_mode: str = _f("blank", "How the answerer is blinded: a blank grey image (the same prompt, no content), or "
                          "no image at all (for a model that reads a blank image as a finding).",
                          BLIND_MODES)
@@ -303,9 +304,6 @@ def validate(cfg: RunConfig) -> None:
         tower = [word for word in VISION_TOWER_PARTS if word in m.lora_target_modules]
         need(not tower, "model.lora_target_modules", f"names the vision tower ({', '.join(tower)}); vLLM serves "
              "adapters on the language model only: target language layers, or use engine: hf")
-    need(not g.cover_named_choices or g.mode == "supervised", "game.cover_named_choices",
-         "only the supervised game covers named choices for now: in self-play the written answers would vote in "
-         "the silver label; set game.mode: supervised or turn it off")
     need(not g.cover_named_choices or cfg.engine == "hf", "game.cover_named_choices",
          "the written answers have no sampling log-probs for vLLM's sampler correction: use engine: hf")
     if g.mode == "supervised":

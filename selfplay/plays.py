@@ -42,6 +42,12 @@ class Question:
     covered: tuple[str, ...] = ()  # named choices written in place of the last answers (game.cover_named_choices)
 
     @property
+    def sampled(self) -> tuple[Sample, ...]:
+        """The answers the answerer sampled from the image: `answers` less the covered choices written
+        after them. Only these vote for a silver label or weigh the questioner's difficulty."""
+        return self.answers[:len(self.answers) - len(self.covered)]
+
+    @property
     def candidate(self) -> QuestionCandidate | None:
         """The parsed question as the questioner's reward reads it (None where it did not parse)."""
         return None if self.question is None else QuestionCandidate(self.question, self.reference, self.answer_type)

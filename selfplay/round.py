@@ -102,14 +102,15 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     """Pure scoring of the whole round: questioner terms, each question's target, balance, groups."""
     r = cfg.rewards
     posed = [(play, position, q) for play in plays for position, q in enumerate(play.questions)]
-    said = {id(q): ([parse_answer(s.text) for s in q.answers], [parse_answer(s.text) for s in q.blind])
+    # what the answerer said, sampled with and without the image (covered choices are written, not said)
+    said = {id(q): ([parse_answer(s.text) for s in q.sampled], [parse_answer(s.text) for s in q.blind])
             for _, _, q in posed}
     own = [q for _, _, q in posed if q.origin != BORROWED]  # the game's own questions; a borrowed one is a copy
     terms = dict(zip(map(id, own), questioner_reward_terms(
         [q.candidate for q in own], [said[id(q)][0] for q in own], [said[id(q)][1] for q in own],
         blind_weight=r.blind_weight, repetition_weight=r.repetition_weight,
         repetition_threshold=r.repetition_threshold, format_penalty=r.format_penalty)))
-    decisions = [target_and_keep(q.reference, q.backed_by, *said[id(q)], band=tuple(r.keep_band))
+    decisions = [target_and_keep(q.reference, q.backed_by, *said[id(q)], band=tuple(r.keep_band), written=q.covered)
                  if q.question is not None else (None, False, "the completion did not parse") for _, _, q in posed]
     by_question = any(q.origin == BORROWED for _, _, q in posed)
     balanced = balance_targets([target for target, _, _ in decisions], [kept for _, kept, _ in decisions],

@@ -194,14 +194,36 @@ def test_a_choice_no_answer_gave_is_written_in_place_of_the_last_answers(tiny_qw
     assert scored.games[0]["kept"] and scored.games[0]["answer_rewards"][3] == 1.0
 
 
-def test_named_choices_are_covered_only_in_the_supervised_game_on_the_hf_engine(tmp_path):
+def test_named_choices_are_covered_only_on_the_hf_engine():
     from selfplay.config import ConfigError
 
-    with pytest.raises(ConfigError, match="game.cover_named_choices: only the supervised game"):
-        from_dict({"game": {"cover_named_choices": True}})
-    labels = tmp_path / "qa.jsonl"
-    labels.write_text("")
-    supervised = {"game": {"mode": "supervised", "cover_named_choices": True}, "data": {"labels": str(labels)}}
-    from_dict(supervised)
+    from_dict({"game": {"cover_named_choices": True}})
     with pytest.raises(ConfigError, match="game.cover_named_choices: the written answers"):
-        from_dict({**supervised, "engine": "vllm"})
+        from_dict({"game": {"cover_named_choices": True}, "engine": "vllm"})
+
+
+def _covered(index: int, reference: str | None, text: str | None, sampled: list[str], written: list[str],
+             blind: list[str]) -> Play:
+    """One self-play item asked "Is the mass bright or dark?", `sampled` answers then `written` ones."""
+    play = _play(index, reference or "bright", [], question="Is the mass bright or dark?", text=text, blind=blind)
+    (asked,) = play.questions
+    asked = Question(ASKED, asked.question, reference, "short_phrase", asked.backed_by, asked.completion,
+                     _samples(sampled + written), asked.blind, tuple(written))
+    return Play(play.item, play.image, play.prompt, play.samples, (asked,))
+
+
+def test_in_self_play_written_choices_never_vote_but_make_a_text_stated_group_split():
+    """Every sample says "bright"; the report says "dark" and "dark" was written in: the group splits on
+    the text-stated reference and trains towards it. Without text the written answer is no evidence:
+    the silver label and its p are the sampled answers' alone, and nothing is kept."""
+    stated = _covered(0, "dark", "Report: a dark mass in the left region.", ["bright"] * 3, ["dark"], ["dark"] * 2)
+    silent = _covered(1, None, None, ["bright"] * 3, ["dark"], ["dark"] * 2)
+    other = _covered(2, "bright", "A bright mass.", ["dark"] * 3, ["bright"], [])  # so that balance keeps both
+    games = score(from_dict({"game": {"cover_named_choices": True}}), [stated, silent, other], 0).games
+    assert [(g["silver"], g["p"], g["target"], g["kept"]) for g in games] == [
+        ("bright", 1.0, "dark", True), ("bright", 1.0, "bright", False), ("dark", 1.0, "bright", True)]
+    assert games[0]["why"] == "the text states it and the answers split on it"
+    assert games[0]["answer_rewards"][3] == 1.0 and games[0]["answer_rewards"][0] < 1.0
+    # the questioner's difficulty reads the sampled answers only: all three disagree with its "dark"
+    assert games[0]["terms"] == score(from_dict({}), [_covered(0, "dark", "Report: a dark mass in the left region.",
+                                                                ["bright"] * 3, [], ["dark"] * 2)], 0).games[0]["terms"]
