@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 
+from rewards.filters import STATED, UNSTATED
 from rewards.normalize import normalize_answer
 from roles.answerer import parse_answer
 
@@ -24,6 +25,11 @@ def round_metrics(games: list[dict]) -> dict:
         metrics[f"questioner/{key}_mean"] = statistics.fmean(values)
         metrics[f"questioner/{key}_std"] = statistics.pstdev(values)
     metrics["questioner/format_failures"] = sum(game["question"] is None for game in own)
+    # of the parsed candidates on items with text, how many references the text states: whether the
+    # questioner reads its context (0 means every text-backed keep and cover rule has nothing to act on)
+    read = [game for game in own if game["question"] is not None and game.get("backed_by") in (STATED, UNSTATED)]
+    metrics["questioner/text_read"] = len(read)
+    metrics["questioner/text_states"] = sum(game["backed_by"] == STATED for game in read)
     posed = [game for game in games if game["question"] is not None]
     p_values = [game["p"] for game in posed]
     metrics["p_histogram"] = [sum(lo <= p < lo + 0.2 or (lo == 0.8 and p == 1.0) for p in p_values)

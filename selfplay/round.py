@@ -138,7 +138,7 @@ def game_row(round_index: int, play: Play, position: int, q: Question, answers: 
     return {
         "round": round_index, "item_id": play.item.id, "image": str(play.item.image_path), "text": play.item.text,
         "candidate": position, "borrowed": q.origin == BORROWED, "completion": q.completion,
-        "question": q.question, "reference": q.reference, "answer_type": q.answer_type,
+        "question": q.question, "reference": q.reference, "answer_type": q.answer_type, "backed_by": q.backed_by,
         "answers": [s.text for s in q.answers], "blind_answers": [s.text for s in q.blind],
         "silver": silver, "p": p, "target": target, "kept": kept, "why": why, "terms": terms,
         "answer_rewards": rewards, "covered": list(q.covered),

@@ -209,10 +209,11 @@ def main(cfg: RunConfig) -> list[dict]:
         tracker.log_round(round_index, metrics)
         accelerator.wait_for_everyone()
         history.append(metrics)
-        log.info("round %d/%d: questioner reward %.3f (format ok %d/%d, %d borrowed), answerer reward %.3f, p mean "
-                 "%.2f, kept %d (%.0f%%), blind agreement %.2f, %.1fs (+%.1fs saving)", round_index + 1, g.rounds,
-                 metrics.get("questioner/reward_mean", 0.0), metrics["candidates"]
-                 - metrics["questioner/format_failures"], metrics["candidates"], metrics["borrowed"],
+        log.info("round %d/%d: questioner reward %.3f (format ok %d/%d, text states %d/%d, %d borrowed), answerer "
+                 "reward %.3f, p mean %.2f, kept %d (%.0f%%), blind agreement %.2f, %.1fs (+%.1fs saving)",
+                 round_index + 1, g.rounds, metrics.get("questioner/reward_mean", 0.0), metrics["candidates"]
+                 - metrics["questioner/format_failures"], metrics["candidates"], metrics["questioner/text_states"],
+                 metrics["questioner/text_read"], metrics["borrowed"],
                  metrics["answerer/reward_mean"], metrics.get("questioner/p_mean", 0.0), metrics["kept"],
                  100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
                  metrics["time/round"], metrics.get("time/save", 0.0))

@@ -135,6 +135,9 @@ def test_the_questioners_groups_hold_its_own_candidates_with_their_rewards_in_or
     assert scored.games[2]["why"] == "the completion did not parse" and scored.games[2]["answers"] == []
     metrics = round_metrics(scored.games)
     assert (metrics["candidates"], metrics["borrowed"], metrics["questioner/format_failures"]) == (2, 1, 1)
+    # "Is there a red circle?" -> "yes" on "A red circle.": the one parsed candidate's text states it
+    assert (metrics["questioner/text_states"], metrics["questioner/text_read"]) == (1, 1)
+    assert scored.games[0]["backed_by"] == "stated" and scored.games[2]["backed_by"] == "no text"
 
 
 @pytest.mark.parametrize("key, value", [("blind_weight", 0.0), ("repetition_weight", 0.0), ("repetition_threshold", 0.0),
