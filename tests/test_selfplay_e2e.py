@@ -76,6 +76,7 @@ def test_two_rounds_train_each_role_in_its_phase_and_record(warm_qwen, shapes_wo
         for key in ("questioner/reward_mean", "questioner/reward_std", "questioner/blind_penalty_mean",
                     "questioner/repetition_mean", "questioner/format_mean", "p_histogram", "kept_share",
                     "questioner/blind_agreement_mean", "question_diversity", "questioner/format_failures",
+                    "questioner/text_states", "questioner/text_read",
                     "answerer/reward_mean", "answerer/format_failures", "time/ask", "time/answer",
                     "time/score", "time/learn_questioner", "time/learn_answerer", "trl/questioner/loss"):
             assert key in m, key
