@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.image_size import with_image_size  # noqa: E402
+from benchmarks.learning import json_settings  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.records import read_jsonl  # noqa: E402
@@ -74,7 +75,7 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=56,
                         help="side the images are resized to, in training and evaluation: 56 gives the model 4 "
                              "image tokens, 112 gives 16 (the world draws at 56, so 112 adds tokens, not detail)")
-    parser.add_argument("--lora", type=json.loads,
+    parser.add_argument("--lora", type=json_settings,
                         help="train the answerer's LoRA adapter instead of every weight, as the self-play run does: "
                              "JSON of model.* settings ('{}' for the product's: rank, targets)")
     parser.add_argument("--cache", default="~/.cache/selfplay")

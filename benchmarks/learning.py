@@ -39,6 +39,26 @@ from selfplay.runner import main  # noqa: E402
 ARMS = ("selfplay_text", "selfplay_images", "supervised")
 
 
+def json_settings(value: str) -> dict:
+    """A command-line option's JSON object of settings; bad JSON is an error that says where it breaks.
+
+    Why: argparse's own message for a failing `json.loads` is "invalid loads value", which hides the
+    usual cause, a regex's single backslash (JSON writes it doubled).
+
+    Example:
+        >>> json_settings('{"lora_rank": 16}')
+        {'lora_rank': 16}
+    """
+    try:
+        settings = json.loads(value)
+    except json.JSONDecodeError as error:
+        hint = "; JSON writes a backslash as \\\\" if "escape" in error.msg else ""
+        raise argparse.ArgumentTypeError(f"not JSON ({error.msg} at character {error.pos}{hint}): {value}") from None
+    if not isinstance(settings, dict):
+        raise argparse.ArgumentTypeError(f"must be a JSON object of settings, like '{{\"lora_rank\": 16}}': {value}")
+    return settings
+
+
 def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed: int) -> dict:
     """Everything but the arm's own switches is shared, so the budget is equal."""
     manifest = domain_dir / ("manifest_images_only.jsonl" if arm == "selfplay_images" else "manifest.jsonl")
@@ -294,13 +314,13 @@ def main_cli() -> None:
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--work", type=Path, default=Path("runs/learning"))
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
-    parser.add_argument("--rewards", type=json.loads, default={},
+    parser.add_argument("--rewards", type=json_settings, default={},
                         help="JSON of rewards.* settings for the self-play arms (default: the product's defaults)")
-    parser.add_argument("--model-options", type=json.loads, default={},
+    parser.add_argument("--model-options", type=json_settings, default={},
                         help='JSON of model.* settings for every arm, e.g. {"lora_rank": 16}')
-    parser.add_argument("--game-options", type=json.loads, default={},
+    parser.add_argument("--game-options", type=json_settings, default={},
                         help="JSON of game.* settings every arm shares, e.g. '{\"blind_answers\": 4}'")
-    parser.add_argument("--train-options", type=json.loads, default={},
+    parser.add_argument("--train-options", type=json_settings, default={},
                         help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
     parser.add_argument("--image-size", type=int, help="play and evaluate at this side in pixels (112: 16 image "

@@ -10,7 +10,6 @@ a budget (steps, learning rate, adapter targets) before spending a whole table o
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.image_size import played_at  # noqa: E402
-from benchmarks.learning import ARMS, arm_config, images_only_manifest, run_arm, sight  # noqa: E402
+from benchmarks.learning import ARMS, arm_config, images_only_manifest, json_settings, run_arm, sight  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
 from selfplay.evaluate import truth_from  # noqa: E402
 from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
@@ -59,10 +58,10 @@ def main() -> None:
                         help="held-out questions per evaluation: the whole eval split, sight to about 1 point (200: "
                              "about 4, as large as the differences a budget makes; 1 minute at 112 px on one core)")
     parser.add_argument("--eval-every", type=int, default=1)
-    parser.add_argument("--rewards", type=json.loads, default={}, help="JSON of rewards.* settings")
-    parser.add_argument("--model-options", type=json.loads, default={}, help="JSON of model.* settings")
-    parser.add_argument("--game-options", type=json.loads, default={}, help="JSON of game.* settings")
-    parser.add_argument("--train-options", type=json.loads, default={}, help="JSON of train.* settings")
+    parser.add_argument("--rewards", type=json_settings, default={}, help="JSON of rewards.* settings")
+    parser.add_argument("--model-options", type=json_settings, default={}, help="JSON of model.* settings")
+    parser.add_argument("--game-options", type=json_settings, default={}, help="JSON of game.* settings")
+    parser.add_argument("--train-options", type=json_settings, default={}, help="JSON of train.* settings")
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--out", type=Path, default=Path("runs/one_arm"))
     parser.add_argument("--qtypes", nargs="+", help="supervised only: train and evaluate on these question types")

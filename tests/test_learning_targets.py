@@ -1,7 +1,11 @@
 """The learning table's target checks (benchmarks/learning.py, issue 16): each target is computed on
 sight (accuracy minus blind accuracy) and says plainly whether it is met."""
 
-from benchmarks.learning import summarise, target_checks
+import argparse
+
+import pytest
+
+from benchmarks.learning import json_settings, summarise, target_checks
 
 
 def _round(accuracy: float, blind: float) -> dict:
@@ -51,3 +55,12 @@ def test_a_round_that_falls_and_a_missing_source_figure_are_not_met():
     assert not met["base sight >= 25 points on source"] and not met["3 seeds"]
     assert not met["the full table in at most 40 minutes on 2 CPU cores"]
     assert met["supervised sight gain >= 10 points on scan"]
+
+
+def test_a_settings_option_with_bad_json_says_where_and_the_usual_cause():
+    """A regex pasted with single backslashes is the usual mistake: the error says where and how to write one."""
+    assert json_settings(r'{"lora_target_modules": "attn\\.proj"}') == {"lora_target_modules": r"attn\.proj"}
+    with pytest.raises(argparse.ArgumentTypeError, match=r"Invalid \\escape at character 29; JSON writes a backslash"):
+        json_settings(r'{"lora_target_modules": "attn\.proj"}')
+    with pytest.raises(argparse.ArgumentTypeError, match="must be a JSON object"):
+        json_settings("[16]")
