@@ -49,13 +49,17 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """`write_bytes_atomic` of `text` in UTF-8."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write beside `path` and rename into place, so a crash never leaves a half-written file. The
     partial file is this call's own: two runs started together on one cache write the same manifest
-    at the same moment, and a shared partial name made one rename the other's file away."""
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="\n", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    (or image) at the same moment, and a shared partial name made one rename the other's file away."""
+    handle = tempfile.NamedTemporaryFile("wb", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
     with handle:
-        handle.write(text)
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(handle.name, path)

@@ -8,12 +8,13 @@ byte-identical files.
 
 from __future__ import annotations
 
+import io
 import random
 from dataclasses import asdict
 from pathlib import Path
 
 from .ground_truth import questions
-from .records import read_jsonl, write_jsonl
+from .records import read_jsonl, write_bytes_atomic, write_jsonl
 from .scene import Scene, caption, check_domain_and_size, make_scene, render
 
 
@@ -36,7 +37,9 @@ def generate(out_dir: str | Path, domain: str, n: int, seed: int, size: int = 56
         item_id, key = f"{domain}-{i:05d}", f"shapes-world/{domain}/{seed}/{i}"
         image = f"images/{item_id}.png"
         scene = make_scene(random.Random(f"{key}/scene"), domain, size)
-        render(scene).save(out / image, format="PNG")
+        png = io.BytesIO()
+        render(scene).save(png, format="PNG")
+        write_bytes_atomic(out / image, png.getvalue())  # a run reading the split never meets a half-written image
         manifest.append({"id": item_id, "image": image, "text": caption(scene, random.Random(f"{key}/text"), omit)})
         for qa in questions(scene, random.Random(f"{key}/qa"), qa_per_image):
             qa_rows.append({"id": item_id, "image": image, **asdict(qa)})
