@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The learning table on a lent GPU machine (docs/benchmarks/gpu.md): its 18 runs side by side on one GPU,
+# cut off at a deadline and summarised as far as every run got (learning.py --from-runs).
+#
+#   bash benchmarks/learning_on_gpu.sh MODEL SECONDS OUT [learning.py options...]
+#
+# MODEL: the base (a checkpoint folder); SECONDS: when to stop the runs; OUT: where learning.json,
+# learning.md, the log and the runs' eval/metrics records go. Python packages the machine lacks travel as
+# wheels in .whl/ (its README); with none there, the machine's own are used. Weights are float32, as on CPU.
+set -uo pipefail
+model=$1 seconds=$2 out=$3
+mkdir -p "$out"
+exec > >(tee "$out/log") 2>&1
+export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site:$PWD
+  if ! python3 -c "import transformers, trl, peft, datasets" ; then  # carried transformers needs more: keep the machine's
+    rm -rf /tmp/site && mkdir /tmp/site
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site \
+      .whl/trl-*.whl .whl/datasets-*.whl .whl/dill-*.whl .whl/multiprocess-*.whl .whl/peft-*.whl .whl/accelerate-*.whl
+  fi
+fi
+export PYTHONPATH=${PYTHONPATH:-$PWD}
+nvidia-smi -L
+python3 -c "import torch, transformers, trl, peft; print('torch', torch.__version__, 'transformers', transformers.__version__,
+'trl', trl.__version__, 'peft', peft.__version__, 'cuda', torch.cuda.is_available())" || exit 1
+options=$(python3 -c "import json; from benchmarks.learning import INSTRUMENT_MODEL as m; print(json.dumps({**m, 'dtype': 'float32'}))")
+table=(benchmarks/learning.py --model "$model" --model-options "$options" --eval-every 5 --jobs 18 --work /tmp/table --out "$out" "${@:4}")
+started=$(date +%s)
+timeout -k 5 "$seconds" python3 "${table[@]}"
+status=$?
+pkill -9 -f spawn_main || true
+echo "learning.py ended with $status after $(( $(date +%s) - started )) s"
+if [ "$status" != 0 ]; then
+  python3 "${table[@]}" --from-runs
+fi
+tar czf "$out/runs.tgz" -C /tmp/table --exclude rounds --exclude '*.png' --exclude 'games.jsonl' --exclude report --exclude 'model-*' . || true
