@@ -110,11 +110,12 @@ def main() -> None:
 
     from selfplay.builtin import resolve_model_path, resolve_world
     from selfplay.config import ModelConfig
+    from selfplay.modeling import NO_HUB_KERNELS
 
     base = resolve_model_path(ModelConfig(path=args.base), args.cache)
     base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")
     torch.manual_seed(0)
-    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32)
+    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32, **NO_HUB_KERNELS)
     processor = AutoProcessor.from_pretrained(base)
     word = piece_word(letter_pieces(processor.tokenizer)) if args.words == "pieces" else made_up_word
     worlds = {domain: (generate(args.work / "source-2000", "source", n=2000, seed=1) if domain == "source"

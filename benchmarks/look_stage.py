@@ -81,8 +81,10 @@ def look_stage(base_path: str | Path, out_dir: str | Path, steps: int, *, batch_
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
+    from selfplay.modeling import NO_HUB_KERNELS
+
     torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32)
+    model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32, **NO_HUB_KERNELS)
     processor = AutoProcessor.from_pretrained(base_path)
     for every_form, stage_steps in ((False, steps // 3), (True, steps - steps // 3)):
         log.info("warm start, look stage: %d steps of %d colour questions%s", stage_steps, batch_size,

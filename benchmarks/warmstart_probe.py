@@ -41,9 +41,10 @@ def copied(base: Path, out: Path, plain_steps: int, framed_steps: int, seed: int
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from benchmarks.copy_stage import copy_stage
+    from selfplay.modeling import NO_HUB_KERNELS
 
     torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32)
+    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32, **NO_HUB_KERNELS)
     processor = AutoProcessor.from_pretrained(base)
     copy_stage(model, processor, plain_steps, framed_steps)
     model.save_pretrained(out)

@@ -14,6 +14,10 @@ import torch
 from .config import ModelConfig
 
 ROLES = ("questioner", "answerer")
+# transformers 5.2x swaps layers for the Hub's compiled kernels by default wherever the `kernels` package is
+# installed (a dependency of transformers 5.25): on CUDA the first model.train() then fetches them from the Hub,
+# and with no network the run fails. Nothing here may download at run time, so every load turns it off.
+NO_HUB_KERNELS = {"use_kernels": False}
 
 
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
@@ -30,7 +34,8 @@ def load_model_and_processor(path: str | Path, dtype: torch.dtype, trust_remote_
     path = Path(path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"model.path: {path} has no config.json; is it a checkpoint folder?")
-    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code,
+                                                         **NO_HUB_KERNELS)
     processor = AutoProcessor.from_pretrained(path, trust_remote_code=trust_remote_code)
     tokenizer = processor.tokenizer
     tokenizer.padding_side = "left"

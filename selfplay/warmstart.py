@@ -108,8 +108,10 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
+    from .modeling import NO_HUB_KERNELS
+
     torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32)
+    model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32, **NO_HUB_KERNELS)
     processor = AutoProcessor.from_pretrained(base_path)
     rows = warmstart_rows(data_dir, seed)
     if language_domains:

@@ -42,6 +42,15 @@ def test_bad_target_modules_is_named(tiny_qwen):
         attach_role_adapters(model, ModelConfig(lora_target_modules=r".*no_such_module"))
 
 
+def test_a_loaded_model_never_swaps_in_hub_kernels(tiny_qwen):
+    """transformers 5.2x turns Hub kernels on by default where the `kernels` package is installed; on CUDA the
+    first train() then downloads them (seen on a lent H200: no network, the run failed). Loads turn them off."""
+    model, _ = load_model_and_processor(tiny_qwen, torch.float32)
+    assert getattr(model, "use_kernels", False) is False
+    model.train()
+    assert getattr(model, "use_kernels", False) is False
+
+
 def test_missing_checkpoint_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="model.path"):
         load_model_and_processor(tmp_path, torch.float32)
