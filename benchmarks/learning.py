@@ -190,7 +190,11 @@ def results_from_runs(work: Path, domains: list[str], seeds: list[int], cache: s
                 results.setdefault(domain, {}).setdefault(seed, {})[arm] = arm_result(out, truth)
                 started = min(started, (out / "config.yaml").stat().st_mtime)
                 ended = max(ended, (out / "eval.jsonl").stat().st_mtime)
-    return common_rounds(results), ended - started
+    results = common_rounds(results)
+    if len(next(iter(next(iter(results.values())).values()))["supervised"]["rounds"]) < 2:
+        raise SystemExit(f"--from-runs: under {work}, not every run has been evaluated after a round yet "
+                         "(only before the first): there is nothing to compare")
+    return results, ended - started
 
 
 def hardware() -> str:

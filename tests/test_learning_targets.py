@@ -5,7 +5,7 @@ import argparse
 
 import pytest
 
-from benchmarks.learning import json_settings, summarise, target_checks
+from benchmarks.learning import common_rounds, json_settings, summarise, target_checks
 
 
 def _round(accuracy: float, blind: float) -> dict:
@@ -64,3 +64,17 @@ def test_a_settings_option_with_bad_json_says_where_and_the_usual_cause():
         json_settings(r'{"lora_target_modules": "attn\.proj"}')
     with pytest.raises(argparse.ArgumentTypeError, match="must be a JSON object"):
         json_settings("[16]")
+
+
+def test_runs_stopped_part_way_are_compared_at_the_last_evaluation_all_reached():
+    """A table cut off at a deadline (learning.py --from-runs): a run one evaluation ahead is cut back, so
+    every arm's final figure is from the same round."""
+    finals = {"supervised": (0.60, 0.40), "selfplay_text": (0.58, 0.40), "selfplay_images": (0.52, 0.40)}
+    results = {"aerial": _runs((0.45, 0.40), finals, middle=(0.50, 0.40))}
+    results["aerial"][0]["supervised"]["rounds"].append(_round(0.70, 0.40))  # one run got further
+    for run in results["aerial"][1].values():
+        run["rounds"].pop()  # seed 1 got as far as the middle evaluation only
+    cut = common_rounds(results)
+    assert {len(run["rounds"]) for seeds in cut.values() for arms in seeds.values() for run in arms.values()} == {2}
+    assert cut["aerial"][0]["supervised"]["rounds"][-1]["accuracy"] == 0.50
+    assert len(results["aerial"][0]["supervised"]["rounds"]) == 4  # the input is left whole
