@@ -7,7 +7,7 @@
 # MODEL: the base (a checkpoint folder); SECONDS: when to stop the runs; OUT: where learning.json,
 # learning.md, the log and the runs' eval/metrics records go. Python packages the machine lacks travel as
 # wheels in .whl/ (the device tool's README); with none there, the machine's own are used.
-# The GPU stays hidden: on a lent H200 the 18 runs sharing it went about 4 times slower each than one run on
+# The GPU stays hidden: on a lent H200 the 18 runs sharing it went 2.5 to 3 times slower each than one run on
 # one CPU core of this project's machines (the tiny model leaves the GPU idle between its small kernels).
 set -uo pipefail
 model=$1 seconds=$2 out=$3
