@@ -5,7 +5,8 @@ import argparse
 
 import pytest
 
-from benchmarks.learning import common_rounds, json_settings, summarise, target_checks
+from benchmarks.learning import common_rounds, json_settings
+from benchmarks.learning_report import summarise, target_checks
 
 
 def _round(accuracy: float, blind: float) -> dict:
