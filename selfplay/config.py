@@ -98,6 +98,10 @@ class GameConfig:
                                    "never says is never learned. Written answers never vote for a silver label; they "
                                    "count where a group must split on a label or a text-stated reference. HF engine "
                                    "only.")
+    text_questions: bool = _f(False, "Where no candidate of an item has a reference its text states, the last one "
+                              "gives way to a question written from the text ('Is the mass bright or dark?' -> 'dark' "
+                              "from 'a dark mass'; rewards.grounding.text_question): the questioner's counterpart of "
+                              "cover_named_choices. HF engine only.")
     blind_mode: str = _f("blank", "How the answerer is blinded: a blank grey image (the same prompt, no content), or "
                          "no image at all (for a model that reads a blank image as a finding).",
                          BLIND_MODES)
@@ -306,6 +310,8 @@ def validate(cfg: RunConfig) -> None:
              "adapters on the language model only: target language layers, or use engine: hf")
     need(not g.cover_named_choices or cfg.engine == "hf", "game.cover_named_choices",
          "the written answers have no sampling log-probs for vLLM's sampler correction: use engine: hf")
+    need(not g.text_questions or cfg.engine == "hf", "game.text_questions",
+         "the written questions have no sampling log-probs for vLLM's sampler correction: use engine: hf")
     if g.mode == "supervised":
         need(bool(cfg.data.labels), "data.labels", "game.mode supervised needs a ground-truth QA file")
     if cfg.data.labels:

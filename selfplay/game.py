@@ -15,12 +15,12 @@ from accelerate.utils import gather_object
 from PIL import Image
 
 from rewards.filters import NO_TEXT, STATED, TRUTH, backing
-from rewards.grounding import ABSENT_ANSWERS, text_answer
+from rewards.grounding import ABSENT_ANSWERS, described_nouns, text_answer, text_question
 from rewards.normalize import normalize_answer
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
 
 from .config import RunConfig
-from .engine import Prompt, RolloutEngine
+from .engine import Prompt, RolloutEngine, written_sample
 from .manifest import ImageTextItem
 from .plays import ASKED, BORROWED, LABELLED, Play, Question
 
@@ -80,10 +80,34 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     return borrowed
 
 
+def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play], round_index: int) -> list[Play]:
+    """Where none of an item's candidates has a reference its text states, its last candidate gives way
+    to a question written from the text (rewards.grounding.text_question), as covering writes a named
+    choice into the answerer's group: GRPO can only reinforce what is sampled, and a questioner that
+    never copies from its context never asks what its text says. The written candidate is rewarded
+    like a sampled one; the describing words are read off the round's own texts."""
+    if not cfg.game.text_questions or "short_phrase" not in cfg.game.answer_types:
+        return plays
+    described = described_nouns([play.item.text for play in plays if play.item.text])
+    written = []
+    for play in plays:
+        rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}/text question")
+        found = (text_question(play.item.text, described, rng)
+                 if play.item.text and play.samples and not any(q.backed_by == STATED for q in play.questions) else None)
+        if found is None:
+            written.append(play)
+            continue
+        completion = format_candidate(*found)
+        samples = play.samples[:-1] + (written_sample(play.samples[-1], completion, engine.processor),)
+        questions = play.questions[:-1] + (asked_question(completion, cfg.game.answer_types, play.item.text),)
+        written.append(replace(play, samples=samples, questions=questions))
+    return written
+
+
 def ask_and_borrow(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]],
                    round_index: int, world_size: int = 1) -> list[Play]:
     """The self-play game's plays: each item's own questions, then the ones it borrowed."""
-    plays = ask(engine, cfg, loaded)
+    plays = write_text_questions(engine, cfg, ask(engine, cfg, loaded), round_index)
     return [replace(play, questions=play.questions + extra)
             for play, extra in zip(plays, borrow(cfg, plays, round_index, world_size))]
 

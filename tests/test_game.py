@@ -73,3 +73,50 @@ def test_the_supervised_baseline_asks_ground_truth_questions_in_turn(shapes_worl
     play = ask_labelled(cfg, loaded, labels, 0)[0]
     assert play.samples == () and {(q.origin, q.backed_by) for q in play.questions} == {(LABELLED, TRUTH)}
     assert [q.reference for q in play.questions] == [row["answer"] for row in labels[first][:2]]
+
+
+def test_a_question_written_from_the_text_replaces_the_last_candidate_where_none_is_stated(tiny_qwen):
+    """game.text_questions: the report says "a dark mass", no candidate's reference is stated by it, so
+    the last candidate becomes "Is the mass <dark|bright> or <the other>?" -> "dark", written with zero
+    sampling log-probs and an end token; an item already stated, one without text and the option off are
+    left as sampled."""
+    import torch
+
+    from selfplay.engine import HFEngine
+    from selfplay.game import write_text_questions
+    from selfplay.modeling import load_model_and_processor
+
+    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
+    engine = HFEngine(model, processor)
+    types = ["yes_no", "number", "short_phrase"]
+
+    def play(index: int, text: str | None, questions: list[str]) -> Play:
+        item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), text, "manifest.jsonl", index)
+        completions = [f"Question: {q}\nAnswer: yes" for q in questions]
+        samples = tuple(Sample(c, [1, 2], [3, 4], [-0.5, -0.5]) for c in completions)
+        return Play(item, Image.new("RGB", (56, 56)), [], samples, tuple(asked_question(c, types, text) for c in completions))
+
+    plays = [play(0, "Report: a dark mass in the left region.", ["Is there a gok?", "Is there a tirp?"]),
+             play(1, "Report: a bright mass and a dark line.", ["Is there a line?", "Is there a gok?"]),  # stated
+             play(2, None, ["Is there a gok?", "Is there a tirp?"])]
+    cfg = from_dict({"game": {"text_questions": True, "answer_types": types}})
+    written, stated, silent = write_text_questions(engine, cfg, plays, round_index=0)
+    assert written.samples[0] == plays[0].samples[0] and written.questions[0] == plays[0].questions[0]
+    last = written.questions[-1]
+    assert last.question in ("Is the mass dark or bright?", "Is the mass bright or dark?")
+    assert (last.reference, last.answer_type, last.backed_by) == ("dark", "short_phrase", STATED)
+    sample = written.samples[-1]
+    assert sample.text == last.completion and sample.prompt_ids == [1, 2]
+    assert sample.logprobs == [0.0] * len(sample.completion_ids)
+    assert sample.completion_ids[-1] in processor.tokenizer.all_special_ids
+    assert (stated, silent) == (plays[1], plays[2])
+    assert write_text_questions(engine, from_dict({"game": {"answer_types": types}}), plays, 0) == plays
+
+
+def test_questions_are_written_from_the_text_only_on_the_hf_engine():
+    import pytest
+
+    from selfplay.config import ConfigError
+
+    with pytest.raises(ConfigError, match="game.text_questions: the written questions"):
+        from_dict({"game": {"text_questions": True}, "engine": "vllm"})
