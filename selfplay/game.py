@@ -80,15 +80,18 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     return borrowed
 
 
-def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play], round_index: int) -> list[Play]:
+def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play], round_index: int,
+                         world_size: int = 1) -> list[Play]:
     """Where none of an item's candidates has a reference its text states, its last candidate gives way
     to a question written from the text (rewards.grounding.text_question), as covering writes a named
     choice into the answerer's group: GRPO can only reinforce what is sampled, and a questioner that
     never copies from its context never asks what its text says. The written candidate is rewarded
-    like a sampled one; the describing words are read off the round's own texts."""
+    like a sampled one; the describing words are read off the whole round's texts, gathered from every
+    process (a shard's few texts would name few of them)."""
     if not cfg.game.text_questions or "short_phrase" not in cfg.game.answer_types:
         return plays
-    described = described_nouns([play.item.text for play in plays if play.item.text])
+    texts = [play.item.text for play in plays if play.item.text]
+    described = described_nouns(gather_object(texts) if world_size > 1 else texts)
     written = []
     for play in plays:
         rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}/text question")
@@ -107,7 +110,7 @@ def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play
 def ask_and_borrow(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]],
                    round_index: int, world_size: int = 1) -> list[Play]:
     """The self-play game's plays: each item's own questions, then the ones it borrowed."""
-    plays = write_text_questions(engine, cfg, ask(engine, cfg, loaded), round_index)
+    plays = write_text_questions(engine, cfg, ask(engine, cfg, loaded), round_index, world_size)
     return [replace(play, questions=play.questions + extra)
             for play, extra in zip(plays, borrow(cfg, plays, round_index, world_size))]
 
