@@ -190,7 +190,7 @@ def results_from_runs(work: Path, domains: list[str], seeds: list[int], cache: s
                 started = min(started, (out / "config.yaml").stat().st_mtime)
                 ended = max(ended, (out / "eval.jsonl").stat().st_mtime)
     results = common_rounds(results)
-    if len(next(iter(next(iter(results.values())).values()))["supervised"]["rounds"]) < 2:
+    if any(len(run["rounds"]) < 2 for seeds in results.values() for arms in seeds.values() for run in arms.values()):
         raise SystemExit(f"--from-runs: under {work}, not every run has been evaluated after a round yet "
                          "(only before the first): there is nothing to compare")
     return results, ended - started

@@ -178,12 +178,14 @@ def described_nouns(texts: list[str]) -> dict[str, list[str]]:
         {'mass': ['bright', 'dark']}
         >>> described_nouns(["A large red circle.", "A small red square.", "A blue circle.", "A red circle."])
         {'circle': ['blue', 'red']}
+        >>> described_nouns(["The two masses.", "The three masses.", "A dark mass.", "A bright mass."])
+        {'mass': ['bright', 'dark']}
     """
     by_noun: dict[str, set[str]] = {}
     skip = QUESTION_FRAME_WORDS | NEGATION_WORDS | _PLACE_WORDS | _ONE
     for text in texts:
         for word, noun in _DESCRIBED.findall((text or "").lower()):
-            if word not in skip and noun not in skip and normalize_answer(word) != "0" and not word.isdigit():
+            if word not in skip and noun not in skip and not normalize_answer(word).isdigit():  # "the two masses"
                 by_noun.setdefault(singular(noun), set()).add(word)
     describing = {word for words in by_noun.values() for word in words}  # "a large yellow circle": yellow is no noun
     return {noun: sorted(words) for noun, words in sorted(by_noun.items()) if len(words) >= 2 and noun not in describing}
