@@ -41,6 +41,14 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
     return bool(content) and content <= content_words(text, frozenset())
 
 
+# Words that place a thing rather than name it; "a pond next to" must not read as a pond kind of "next".
+_PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
+                         "outside within beyond".split())
+# Words that relate two things a text names: a caption lists what is there and seldom says which is higher.
+RELATION_WORDS = _PLACE_WORDS | frozenset("left right higher lower further closer top bottom".split())
+
+
+
 # Clause boundaries: punctuation, and the words that join two findings or two objects in one sentence.
 _CLAUSE_BREAK = re.compile(r"[.;,:!?]|\b(?:and|but|with|near|while|whereas)\b")
 NEGATION_WORDS = frozenset({"no", "not", "without", "absent", "negative"})
@@ -63,6 +71,26 @@ def _stems(text: str) -> list[str]:
 def _named(question: str, ignore: frozenset[str]) -> list[str]:
     """What the question names, in order: its words less the frame words, in the singular."""
     return [singular(word) for word in re.findall(r"[a-z]+", question.lower()) if word not in ignore]
+
+
+def text_words(texts) -> frozenset[str]:
+    """Every word `texts` (None and "" skipped) use, in the singular: the words a question about them may name."""
+    return frozenset(word for text in texts if text for word in _stems(text))
+
+
+def names_only(question: str, words: frozenset[str], ignore: frozenset[str] = QUESTION_FRAME_WORDS | RELATION_WORDS) -> bool:
+    """True when every word the question names, less frame and relation words, is one of `words`
+    (`text_words`); a question naming nothing names no unknown word.
+
+    Why: a questioner that read its texts asks about what they name; "How many emws?" names a word no
+    text uses, so no text backs it, its reference or another text's silence on it.
+
+    Example:
+        >>> words = text_words(["A bright mass in the left region.", "Two dark lines."])
+        >>> [names_only(q, words) for q in ["How many lines?", "Is the mass above the line?", "How many emws?"]]
+        [True, True, False]
+    """
+    return set(_named(question, ignore)) <= words
 
 
 def _number_before(stems: list[str], index: int, reach: int = 3) -> int | None:
@@ -162,9 +190,6 @@ def text_answer(question: str, answer_type: str, text: str | None) -> str | None
     return None
 
 
-# Words that place a thing rather than name it; "a pond next to" must not read as a pond kind of "next".
-_PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
-                         "outside within beyond".split())
 _DESCRIBED = re.compile(r"\b(?:a|an|the)\s+([a-z]+)\s+([a-z]+)\b")
 
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, UNSTATED
+from rewards.grounding import text_words
 from selfplay.config_parser import from_dict
 from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
@@ -46,6 +47,19 @@ def test_borrowed_questions_take_their_answer_from_the_items_own_text():
         [("Is there a blue square?", "yes"), ("Is there a red circle?", "yes")]]
     assert all((q.origin, q.backed_by, q.completion) == (BORROWED, STATED, None) for extra in borrowed for q in extra)
     assert [len(play.questions) for play in plays] == [1, 1, 1]  # the plays themselves are left as they were
+
+
+def test_a_question_naming_a_word_no_text_of_the_round_uses_is_ungrounded_and_never_lent():
+    """rewards.filters.UNGROUNDED: "How many emws?" names a word no caption wrote; another caption's
+    silence on it says nothing, so it is not lent at "0". A word another item's text uses grounds it."""
+    words = text_words(["A red circle.", "A blue square."])
+    made_up = asked_question("Question: How many emws are there?\nAnswer: 1", TYPES, "A red circle.", words)
+    elsewhere = asked_question("Question: How many squares are there?\nAnswer: 1", TYPES, "A red circle.", words)
+    assert (made_up.backed_by, elsewhere.backed_by) == (UNGROUNDED, UNSTATED)
+    plays = [_play(0, "How many emws are there?", "A red circle."), _play(1, "Is there a red circle?", "A red circle, a blue square.")]
+    assert plays[0].questions[0].backed_by == UNGROUNDED
+    borrowed = borrow(from_dict({"game": {"borrowed_questions": 2}}), plays, round_index=0)
+    assert [[(q.question, q.reference) for q in extra] for extra in borrowed] == [[("Is there a red circle?", "yes")], []]
 
 
 def test_without_text_a_borrowed_question_has_no_reference():
@@ -100,7 +114,8 @@ def test_a_question_written_from_the_text_replaces_the_last_candidate_where_none
              play(1, "Report: a bright mass and a dark line.", ["Is there a line?", "Is there a gok?"]),  # stated
              play(2, None, ["Is there a gok?", "Is there a tirp?"])]
     cfg = from_dict({"game": {"text_questions": True, "answer_types": types}})
-    written, stated, silent = write_text_questions(engine, cfg, plays, round_index=0)
+    texts = [p.item.text for p in plays if p.item.text]
+    written, stated, silent = write_text_questions(engine, cfg, plays, 0, texts)
     assert written.samples[0] == plays[0].samples[0] and written.questions[0] == plays[0].questions[0]
     last = written.questions[-1]
     assert last.question in ("Is the mass dark or bright?", "Is the mass bright or dark?")
@@ -110,7 +125,7 @@ def test_a_question_written_from_the_text_replaces_the_last_candidate_where_none
     assert sample.logprobs == [0.0] * len(sample.completion_ids)
     assert sample.completion_ids[-1] in processor.tokenizer.all_special_ids
     assert (stated, silent) == (plays[1], plays[2])
-    assert write_text_questions(engine, from_dict({"game": {"answer_types": types}}), plays, 0) == plays
+    assert write_text_questions(engine, from_dict({"game": {"answer_types": types}}), plays, 0, texts) == plays
 
 
 def test_questions_are_written_from_the_text_only_on_the_hf_engine():
