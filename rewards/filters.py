@@ -12,7 +12,7 @@ from rewards.normalize import answers_match, normalize_answer
 TRUTH = "truth"          # a ground-truth label (the supervised baseline)
 STATED = "stated"        # a clause of the item's paired text states it, or the text answered a borrowed question
 UNSTATED = "unstated"    # the item has paired text, but no clause of it states the reference
-UNGROUNDED = "ungrounded"  # the item has paired text, but the question names a word no text of the round uses
+UNGROUNDED = "ungrounded"  # the item has paired text, but the question names nothing, or a word no text of the round uses
 NO_TEXT = "no text"      # no paired text: the reference is the questioner's guess, or there is none
 BACKINGS = (TRUTH, STATED, UNSTATED, UNGROUNDED, NO_TEXT)
 
@@ -59,8 +59,8 @@ def target_and_keep(
         TRUTH:              target = reference, kept when the group splits on it,
                             0 < agreement(group, reference) < 1: a group all right or all wrong
                             has no advantage and would only cost the learner a pass.
-        UNGROUNDED:         not kept: no text of the round uses a word the question names, so
-                            nothing but the questioner's guess backs the reference.
+        UNGROUNDED:         not kept: the question names nothing, or a word no text of the round
+                            uses, so nothing but the questioner's guess backs the reference.
         STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
                             STATED and the group splits on it, 0 < agreement(group, reference) < 1
@@ -93,7 +93,7 @@ def target_and_keep(
         return reference, False, "ground truth, but the answers do not split on it"
     silver, p = majority_vote(answers)
     if backed_by == UNGROUNDED:
-        return reference, False, "the question names a word no text of the round uses"
+        return reference, False, "the question names nothing, or a word no text of the round uses"
     in_band = band[0] <= p <= band[1]
     if backed_by == NO_TEXT:
         if not in_band:

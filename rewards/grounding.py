@@ -79,18 +79,21 @@ def text_words(texts) -> frozenset[str]:
 
 
 def names_only(question: str, words: frozenset[str], ignore: frozenset[str] = QUESTION_FRAME_WORDS | RELATION_WORDS) -> bool:
-    """True when every word the question names, less frame and relation words, is one of `words`
-    (`text_words`); a question naming nothing names no unknown word.
+    """True when the question names something, less frame and relation words, and every word of it
+    is one of `words` (`text_words`).
 
     Why: a questioner that read its texts asks about what they name; "How many emws?" names a word no
-    text uses, so no text backs it, its reference or another text's silence on it.
+    text uses, so no text backs it, its reference or another text's silence on it. "Which is further?"
+    or "What colour is the 4?" names nothing at all: asked of any image, it is no reading either.
 
     Example:
         >>> words = text_words(["A bright mass in the left region.", "Two dark lines."])
-        >>> [names_only(q, words) for q in ["How many lines?", "Is the mass above the line?", "How many emws?"]]
-        [True, True, False]
+        >>> [names_only(q, words) for q in ["How many lines?", "Is the mass above the line?", "How many emws?",
+        ...                                 "Which is further left?", "What colour is the 4?"]]
+        [True, True, False, False, False]
     """
-    return set(_named(question, ignore)) <= words
+    named = set(_named(question, ignore))
+    return bool(named) and named <= words
 
 
 def _number_before(stems: list[str], index: int, reach: int = 3) -> int | None:

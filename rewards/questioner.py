@@ -109,10 +109,10 @@ def questioner_reward_terms(
     Why: the parts (format, p, agreement, blind agreement, difficulty, penalties) are what one reads
     to see why training goes where it goes. `answers[i]` are the answerer's samples for candidate i
     with the image, `blind_answers[i]` without it (an empty list turns the blind penalty off).
-    `grounded[i]` is False for a candidate whose question names a word no text of the round uses
-    (rewards.filters.UNGROUNDED; None: every candidate is grounded): its reference is never kept, so
-    its difficulty teaches nothing and earns nothing. agreement is the share of sighted answers that
-    give the candidate's own reference, and
+    `grounded[i]` is False for a candidate whose question names nothing, or a word no text of the
+    round uses (rewards.filters.UNGROUNDED; None: every candidate is grounded): its reference is never
+    kept, so its difficulty teaches nothing and earns nothing. agreement is the share of sighted
+    answers that give the candidate's own reference, and
         reward = grounded * difficulty(agreement)
                  - blind_weight * vision_dependence_penalty(agreement, blind_agreement)
                  - repetition_weight * repetition

@@ -135,3 +135,12 @@ def test_questions_are_written_from_the_text_only_on_the_hf_engine():
 
     with pytest.raises(ConfigError, match="game.text_questions: the written questions"):
         from_dict({"game": {"text_questions": True}, "engine": "vllm"})
+
+
+def test_a_question_naming_nothing_is_ungrounded_too():
+    """"Which is further?" or "What colour is the 4?" is no reading of any text: the questioner learned to
+    ask such questions within 8 rounds when they counted as grounded."""
+    words = text_words(["A bright mass in the left region."])
+    for completion in ("Question: Which is further left?\nAnswer: mass", "Question: What colour is the 4?\nAnswer: dark",
+                       "Question: How many are there?\nAnswer: 1"):
+        assert asked_question(completion, TYPES + ["short_phrase"], "A bright mass.", words).backed_by == UNGROUNDED

@@ -222,7 +222,7 @@ def test_an_ungrounded_question_is_never_kept():
     """Whatever its answers: nothing but the questioner's guess backs a word no text of the round uses."""
     for answers in (["1", "1", "1", "2"], ["1", "2", "3", "2"]):
         assert target_and_keep("1", UNGROUNDED, answers, ["2"] * 4) == (
-            "1", False, "the question names a word no text of the round uses")
+            "1", False, "the question names nothing, or a word no text of the round uses")
 
 
 def test_backing_reads_the_items_text():

@@ -244,7 +244,7 @@ def test_a_question_naming_a_word_no_text_of_the_round_uses_neither_trains_nor_p
              _play(1, "1", ["1", "1", "1", "2"], "How many circles are there?", blind=["2"])]
     games = score(from_dict({}), plays, round_index=0).games
     assert [(game["backed_by"], _decided(game)) for game in games] == [
-        ("ungrounded", "the question names a word no text of the round uses"),
+        ("ungrounded", "the question names nothing, or a word no text of the round uses"),
         ("stated", "the answers agree with the reference (p 0.75)")]  # then balanced: "1" is its kind's only count
     assert not games[0]["kept"]
     assert [(game["terms"]["grounded"], game["terms"]["difficulty"]) for game in games] == [(0.0, 0.0), (1.0, 0.5)]
