@@ -42,17 +42,17 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
 
 
 # Words that place a thing rather than name it; "a pond next to" must not read as a pond kind of "next".
-_PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
+PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
                          "outside within beyond".split())
 # Words that relate two things a text names: a caption lists what is there and seldom says which is higher.
-RELATION_WORDS = _PLACE_WORDS | frozenset("left right higher lower further closer top bottom".split())
+RELATION_WORDS = PLACE_WORDS | frozenset("left right higher lower further closer top bottom".split())
 
 
 
 # Clause boundaries: punctuation, and the words that join two findings or two objects in one sentence.
 _CLAUSE_BREAK = re.compile(r"[.;,:!?]|\b(?:and|but|with|near|while|whereas)\b")
 NEGATION_WORDS = frozenset({"no", "not", "without", "absent", "negative"})
-_ONE = frozenset({"a", "an", "one", "single"})
+ONE_WORDS = frozenset({"a", "an", "one", "single"})
 # What a text that lists what it sees implies about a thing it never names, per answer type.
 ABSENT_ANSWERS = {"yes_no": "no", "number": "0"}
 
@@ -99,7 +99,7 @@ def names_only(question: str, words: frozenset[str], ignore: frozenset[str] = QU
 def _number_before(stems: list[str], index: int, reach: int = 3) -> int | None:
     """The count stated just before stems[index] ("two red buildings", "a nodule" = 1), if any."""
     for word in reversed(stems[max(0, index - reach):index]):
-        number = "1" if word in _ONE else normalize_answer(word)
+        number = "1" if word in ONE_WORDS else normalize_answer(word)
         if number is not None and number.isdigit():
             return int(number)
     return None
@@ -190,58 +190,4 @@ def text_answer(question: str, answer_type: str, text: str | None) -> str | None
         return ABSENT_ANSWERS.get(answer_type)
     if answer_type == "yes_no":
         return next((said for said in ("yes", "no") if text_confirms(question, said, text)), None)
-    return None
-
-
-_DESCRIBED = re.compile(r"\b(?:a|an|the)\s+([a-z]+)\s+([a-z]+)\b")
-
-
-def described_nouns(texts: list[str]) -> dict[str, list[str]]:
-    """Per noun, the words a domain's texts put between an article and it ("a bright mass" -> mass:
-    bright), where two or more different words do: the choices its texts describe a thing by, read off
-    the texts themselves, in any domain.
-
-    Example:
-        >>> described_nouns(["A bright mass and a dark line.", "A dark mass next to a pond.", "A pond next to it."])
-        {'mass': ['bright', 'dark']}
-        >>> described_nouns(["A large red circle.", "A small red square.", "A blue circle.", "A red circle."])
-        {'circle': ['blue', 'red']}
-        >>> described_nouns(["The two masses.", "The three masses.", "A dark mass.", "A bright mass."])
-        {'mass': ['bright', 'dark']}
-    """
-    by_noun: dict[str, set[str]] = {}
-    skip = QUESTION_FRAME_WORDS | NEGATION_WORDS | _PLACE_WORDS | _ONE
-    for text in texts:
-        for word, noun in _DESCRIBED.findall((text or "").lower()):
-            if word not in skip and noun not in skip and not normalize_answer(word).isdigit():  # "the two masses"
-                by_noun.setdefault(singular(noun), set()).add(word)
-    describing = {word for words in by_noun.values() for word in words}  # "a large yellow circle": yellow is no noun
-    return {noun: sorted(words) for noun, words in sorted(by_noun.items()) if len(words) >= 2 and noun not in describing}
-
-
-def text_question(text: str | None, described: dict[str, list[str]], rng) -> tuple[str, str] | None:
-    """A question `text` answers, written from it: "Is the <noun> <word> or <other>?" -> <word>, where a
-    clause describes the noun by a word (`described_nouns`) and `text_confirms` reads it as stated; None
-    when no clause does. `rng` (random.Random) picks the clause, the other choice and their order.
-
-    Why: a questioner that never copies a word from its context states none of its references, so every
-    rule that trusts what the text says has nothing to act on; a question written from the text puts one
-    in its group, as covering puts a named choice in the answerer's (game.text_questions).
-
-    Example:
-        >>> import random
-        >>> text_question("A dark mass in the left region.", {"mass": ["bright", "dark"]}, random.Random(0))
-        ('Is the mass dark or bright?', 'dark')
-        >>> text_question("A bright mass and a dark mass.", {"mass": ["bright", "dark"]}, random.Random(0)) is None
-        True
-    """
-    found = [(singular(noun), word) for word, noun in _DESCRIBED.findall((text or "").lower())
-             if word in described.get(singular(noun), ())]
-    rng.shuffle(found)
-    for noun, word in found:
-        choices = [word, rng.choice([other for other in described[noun] if other != word])]
-        rng.shuffle(choices)
-        question = f"Is the {noun} {choices[0]} or {choices[1]}?"
-        if text_confirms(question, word, text):
-            return question, word
     return None

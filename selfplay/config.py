@@ -99,9 +99,9 @@ class GameConfig:
                                    "count where a group must split on a label or a text-stated reference. HF engine "
                                    "only.")
     text_questions: bool = _f(False, "Where no candidate of an item has a reference its text states, the last one "
-                              "gives way to a question written from the text ('Is the mass bright or dark?' -> 'dark' "
-                              "from 'a dark mass'; rewards.grounding.text_question): the questioner's counterpart of "
-                              "cover_named_choices. HF engine only.")
+                              "gives way to a question written from the text, a named choice, an existence or a count "
+                              "('Is the mass bright or dark?' -> 'dark' from 'a dark mass'; rewards.written): the "
+                              "questioner's counterpart of cover_named_choices. HF engine only.")
     blind_mode: str = _f("blank", "How the answerer is blinded: a blank grey image (the same prompt, no content), or "
                          "no image at all (for a model that reads a blank image as a finding).",
                          BLIND_MODES)

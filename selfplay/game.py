@@ -15,7 +15,8 @@ from accelerate.utils import gather_object
 from PIL import Image
 
 from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, backing
-from rewards.grounding import ABSENT_ANSWERS, described_nouns, text_answer, text_question, text_words
+from rewards.grounding import ABSENT_ANSWERS, text_answer, text_words
+from rewards.written import KIND_TYPES, counted_nouns, described_nouns, text_question
 from rewards.normalize import normalize_answer
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
 
@@ -90,18 +91,20 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
 def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play], round_index: int,
                          texts: list[str]) -> list[Play]:
     """Where none of an item's candidates has a reference its text states, its last candidate gives way
-    to a question written from the text (rewards.grounding.text_question), as covering writes a named
-    choice into the answerer's group: GRPO can only reinforce what is sampled, and a questioner that
-    never copies from its context never asks what its text says. The written candidate is rewarded
-    like a sampled one; the describing words are read off `texts`, the whole round's, from every
-    process (a shard's few texts would name few of them)."""
-    if not cfg.game.text_questions or "short_phrase" not in cfg.game.answer_types:
+    to a question written from the text (rewards.written.text_question: a named choice, an existence or
+    a count, of the kinds game.answer_types allows), as covering writes a named choice into the
+    answerer's group: GRPO can only reinforce what is sampled, and a questioner that never copies from
+    its context never asks what its text says. The written candidate is rewarded like a sampled one,
+    and lent like one (`borrow`); the nouns and describing words are read off `texts`, the whole
+    round's, from every process (a shard's few texts would name few of them)."""
+    kinds = tuple(kind for kind, answer_type in KIND_TYPES.items() if answer_type in cfg.game.answer_types)
+    if not cfg.game.text_questions or not kinds:
         return plays
-    described = described_nouns(texts)
+    described, counted = described_nouns(texts), counted_nouns(texts)
     written = []
     for play in plays:
         rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}/text question")
-        found = (text_question(play.item.text, described, rng)
+        found = (text_question(play.item.text, described, counted, rng, kinds)
                  if play.item.text and play.samples and not any(q.backed_by == STATED for q in play.questions) else None)
         if found is None:
             written.append(play)

@@ -144,3 +144,27 @@ def test_a_question_naming_nothing_is_ungrounded_too():
     for completion in ("Question: Which is further left?\nAnswer: mass", "Question: What colour is the 4?\nAnswer: dark",
                        "Question: How many are there?\nAnswer: 1"):
         assert asked_question(completion, TYPES + ["short_phrase"], "A bright mass.", words).backed_by == UNGROUNDED
+
+
+def test_written_questions_come_in_every_kind_the_texts_and_the_answer_types_allow():
+    """rewards.written.text_question draws a kind per item: on reports that count masses and nodules and
+    describe them as bright or dark, named choices, existences and counts are all written, each stated
+    by its text; with game.answer_types short_phrase only, only named choices are."""
+    import random
+
+    from rewards.grounding import text_confirms
+    from rewards.written import counted_nouns, described_nouns, text_question
+
+    texts = ["Report: a dark mass in the left region. No nodules.", "Report: a bright nodule. No mass.",
+             "Report: a bright mass and a dark nodule.", "Report: three dark masses. No nodules."]
+    described, counted = described_nouns(texts), counted_nouns(texts)
+    assert (described, counted) == ({"mass": ["bright", "dark"], "nodule": ["bright", "dark"]}, ["mass", "nodule"])
+    written = [text_question(text, described, counted, random.Random(seed)) for text in texts for seed in range(8)]
+    assert all(text_confirms(question, answer, text) for (question, answer), text in zip(written, [t for t in texts
+                                                                                                  for _ in range(8)]))
+    kinds = {"choice" if " or " in q else "existence" if q.startswith("Is there") else "count" for q, _ in written}
+    assert kinds == {"choice", "existence", "count"}
+    assert {answer for q, answer in written if q.startswith("Is there")} == {"yes", "no"}
+    only_choices = {text_question(text, described, counted, random.Random(seed), ("choice",))
+                    for text in texts for seed in range(8)} - {None}
+    assert only_choices and all(" or " in question for question, _ in only_choices)

@@ -1,0 +1,130 @@
+"""Questions written from the paired text (game.text_questions): what a reader of the round's captions
+or reports could ask of each item and answer from its text alone, in any domain.
+
+A questioner that never copies a word from its context states none of its references, so every rule
+that trusts what the text says has nothing to act on, and the answerer learns only from what the
+questioner makes up. `text_question` writes one question its item's text answers, of a kind drawn
+among those the text allows: a named choice ("Is the mass bright or dark?"), an existence ("Is there a
+nodule?") or a count ("How many masses are there?"). The nouns and the describing words are read off
+the round's texts (`described_nouns`, `counted_nouns`); `rewards.grounding.text_confirms` checks every
+written answer, so nothing is written that the text does not state.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rewards.grounding import NEGATION_WORDS, ONE_WORDS, PLACE_WORDS, QUESTION_FRAME_WORDS, singular, text_confirms
+from rewards.normalize import normalize_answer
+
+_DESCRIBED = re.compile(r"\b(?:a|an|the)\s+([a-z]+)\s+([a-z]+)\b")
+# A count word, then the noun with at most one word before it: "two trees", "a bright mass", "no nodules".
+_COUNTED = re.compile(r"\b(?=([a-z0-9]+)\s+([a-z]+)(?:\s+([a-z]+))?)")  # at every word: the matches overlap
+_NOT_NOUNS = QUESTION_FRAME_WORDS | NEGATION_WORDS | PLACE_WORDS | ONE_WORDS | {"but", "while", "whereas"}
+# Each kind of written question and the answer type it needs (game.answer_types).
+KIND_TYPES = {"choice": "short_phrase", "existence": "yes_no", "count": "number"}
+
+
+def _is_number(word: str) -> bool:
+    return word in ONE_WORDS or word == "no" or (normalize_answer(word) or "").isdigit()
+
+
+def described_nouns(texts: list[str]) -> dict[str, list[str]]:
+    """Per noun, the words a domain's texts put between an article and it ("a bright mass" -> mass:
+    bright), where two or more different words do: the choices its texts describe a thing by, read off
+    the texts themselves, in any domain.
+
+    Example:
+        >>> described_nouns(["A bright mass and a dark line.", "A dark mass next to a pond.", "A pond next to it."])
+        {'mass': ['bright', 'dark']}
+        >>> described_nouns(["A large red circle.", "A small red square.", "A blue circle.", "A red circle."])
+        {'circle': ['blue', 'red']}
+        >>> described_nouns(["The two masses.", "The three masses.", "A dark mass.", "A bright mass."])
+        {'mass': ['bright', 'dark']}
+    """
+    by_noun: dict[str, set[str]] = {}
+    skip = QUESTION_FRAME_WORDS | NEGATION_WORDS | PLACE_WORDS | ONE_WORDS
+    for text in texts:
+        for word, noun in _DESCRIBED.findall((text or "").lower()):
+            if word not in skip and noun not in skip and not normalize_answer(word).isdigit():  # "the two masses"
+                by_noun.setdefault(singular(noun), set()).add(word)
+    describing = {word for words in by_noun.values() for word in words}  # "a large yellow circle": yellow is no noun
+    return {noun: sorted(words) for noun, words in sorted(by_noun.items()) if len(words) >= 2 and noun not in describing}
+
+
+def counted_nouns(texts: list[str]) -> list[str]:
+    """The nouns a domain's texts count: those that follow two or more different count words ("a pond",
+    "two ponds", "no ponds"), with at most one word between; a noun always under one article ("an aerial
+    view of") is part of the texts' frame, not a thing they list.
+
+    Example:
+        >>> counted_nouns(["An aerial view of a pond near a tree.", "An aerial view of two trees.", "No ponds."])
+        ['pond', 'tree']
+        >>> counted_nouns(["Report: a bright mass. No nodules.", "Two dark masses and a nodule."])
+        ['mass', 'nodule']
+    """
+    counts: dict[str, set[str]] = {}
+    for text in texts:
+        for count, first, second in _COUNTED.findall((text or "").lower()):
+            noun = second if second and second not in _NOT_NOUNS and first not in _NOT_NOUNS else first
+            if _is_number(count) and noun not in _NOT_NOUNS and not _is_number(noun):
+                counts.setdefault(singular(noun), set()).add("1" if count in ONE_WORDS else normalize_answer(count))
+    return sorted(noun for noun, seen in counts.items() if len(seen) >= 2)
+
+
+def _plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def _choices(text: str, described: dict[str, list[str]], rng) -> list[tuple[str, str]]:
+    written = []
+    for word, noun in _DESCRIBED.findall(text.lower()):
+        if word in described.get(singular(noun), ()):
+            choices = [word, rng.choice([other for other in described[singular(noun)] if other != word])]
+            rng.shuffle(choices)
+            written.append((f"Is the {singular(noun)} {choices[0]} or {choices[1]}?", word))
+    return written
+
+
+def text_question(text: str | None, described: dict[str, list[str]], counted: list[str], rng,
+                  kinds: tuple[str, ...] = tuple(KIND_TYPES)) -> tuple[str, str] | None:
+    """A question `text` answers, written from it, of a kind of `kinds` that `rng` (random.Random) draws
+    among those the text allows, so that every kind is written as often wherever the texts allow it:
+        choice:    "Is the <noun> <word> or <other>?" -> <word>, where a clause describes the noun by a
+                   word of `described` (`described_nouns`);
+        existence: "Is there a <noun>?" -> "yes" or "no", for a noun of `counted` (`counted_nouns`);
+        count:     "How many <nouns> are there?" -> the number, for a noun of `counted`;
+    each only where `text_confirms` reads its answer as stated. None when no question of any kind is.
+
+    Why: the answerer learns only what its groups hold. Questions of one kind alone taught it that kind's
+    answer to every question (scan: every yes/no and count answered by a colour word in 10 rounds).
+
+    Example:
+        >>> import random
+        >>> text = "A dark mass in the left region. No nodules."
+        >>> sorted({text_question(text, {"mass": ["bright", "dark"]}, ["mass", "nodule"], random.Random(seed))
+        ...         for seed in range(20)})  # doctest: +NORMALIZE_WHITESPACE
+        [('How many masses are there?', '1'), ('How many nodules are there?', '0'),
+         ('Is the mass bright or dark?', 'dark'), ('Is the mass dark or bright?', 'dark'),
+         ('Is there a mass?', 'yes'), ('Is there a nodule?', 'no')]
+        >>> text_question("A bright mass and a dark mass.", {"mass": ["bright", "dark"]}, [], random.Random(0)) is None
+        True
+    """
+    if not text:
+        return None
+    named = [noun for noun in counted if re.search(rf"\b{noun}(?:e?s)?\b", text.lower())]
+    by_kind = {
+        "choice": _choices(text, described, rng),
+        "existence": [(f"Is there a{'n' if noun[0] in 'aeiou' else ''} {noun}?", answer)
+                      for noun in named for answer in ("yes", "no")],
+        "count": [(f"How many {_plural(noun)} are there?", str(n)) for noun in named for n in range(10)],
+    }
+    allowed = [kind for kind in KIND_TYPES if kind in kinds and by_kind[kind]]
+    rng.shuffle(allowed)
+    for kind in allowed:
+        written = by_kind[kind]
+        rng.shuffle(written)
+        stated = next((found for found in written if text_confirms(found[0], found[1], text)), None)
+        if stated is not None:
+            return stated
+    return None
