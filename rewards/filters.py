@@ -5,39 +5,27 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rewards.consistency import agreement, majority_vote
-from rewards.grounding import names_only, text_confirms, text_words
+from rewards.grounding import text_confirms
 from rewards.normalize import answers_match, normalize_answer
 
 # What stands behind a question's reference: the evidence `target_and_keep` weighs.
 TRUTH = "truth"          # a ground-truth label (the supervised baseline)
 STATED = "stated"        # a clause of the item's paired text states it, or the text answered a borrowed question
 UNSTATED = "unstated"    # the item has paired text, but no clause of it states the reference
-UNGROUNDED = "ungrounded"  # the item has paired text, but the question names nothing, or a word no text of the round uses
 NO_TEXT = "no text"      # no paired text: the reference is the questioner's guess, or there is none
-BACKINGS = (TRUTH, STATED, UNSTATED, UNGROUNDED, NO_TEXT)
+BACKINGS = (TRUTH, STATED, UNSTATED, NO_TEXT)
 
 
-def backing(question: str, reference: str | None, text: str | None, words: frozenset[str] | None = None) -> str:
-    """What the item's paired text says for a reference the questioner gave: STATED, UNSTATED,
-    UNGROUNDED or NO_TEXT. `words` are the words the round's texts use (rewards.grounding.text_words;
-    None: this text's own).
-
-    Why: a questioner that never copies from its context makes words up ("How many emws?"); no text
-    of the round backs such a question, and kept at the answerers' majority ("1") or lent to other
-    items at their texts' silence ("0") it taught the answerer a constant (scan's count fell from
-    0.40 to 0.13 in 20 rounds).
+def backing(question: str, reference: str | None, text: str | None) -> str:
+    """What the item's paired text says for a reference the questioner gave: STATED, UNSTATED or NO_TEXT.
 
     Example:
-        >>> [backing("Is there a mass?", "no", text) for text in ["No mass.", "A mass.", "A nodule.", None]]
-        ['stated', 'unstated', 'ungrounded', 'no text']
-        >>> backing("Is there a mass?", "yes", "A nodule.", words=text_words(["A nodule.", "No mass."]))
-        'unstated'
+        >>> [backing("Is there a mass?", "no", text) for text in ["No mass.", "A nodule.", None]]
+        ['stated', 'unstated', 'no text']
     """
     if not text:
         return NO_TEXT
-    if text_confirms(question, reference, text):
-        return STATED
-    return UNSTATED if names_only(question, text_words([text]) if words is None else words) else UNGROUNDED
+    return STATED if text_confirms(question, reference, text) else UNSTATED
 
 
 def target_and_keep(
@@ -59,8 +47,6 @@ def target_and_keep(
         TRUTH:              target = reference, kept when the group splits on it,
                             0 < agreement(group, reference) < 1: a group all right or all wrong
                             has no advantage and would only cost the learner a pass.
-        UNGROUNDED:         not kept: the question names nothing, or a word no text of the round
-                            uses, so nothing but the questioner's guess backs the reference.
         STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
                             STATED and the group splits on it, 0 < agreement(group, reference) < 1
@@ -92,8 +78,6 @@ def target_and_keep(
             return reference, True, "ground truth, and the answers split on it"
         return reference, False, "ground truth, but the answers do not split on it"
     silver, p = majority_vote(answers)
-    if backed_by == UNGROUNDED:
-        return reference, False, "the question names nothing, or a word no text of the round uses"
     in_band = band[0] <= p <= band[1]
     if backed_by == NO_TEXT:
         if not in_band:

@@ -44,8 +44,6 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
 # Words that place a thing rather than name it; "a pond next to" must not read as a pond kind of "next".
 PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
                          "outside within beyond".split())
-# Words that relate two things a text names: a caption lists what is there and seldom says which is higher.
-RELATION_WORDS = PLACE_WORDS | frozenset("left right higher lower further closer top bottom".split())
 
 
 
@@ -71,29 +69,6 @@ def _stems(text: str) -> list[str]:
 def _named(question: str, ignore: frozenset[str]) -> list[str]:
     """What the question names, in order: its words less the frame words, in the singular."""
     return [singular(word) for word in re.findall(r"[a-z]+", question.lower()) if word not in ignore]
-
-
-def text_words(texts) -> frozenset[str]:
-    """Every word `texts` (None and "" skipped) use, in the singular: the words a question about them may name."""
-    return frozenset(word for text in texts if text for word in _stems(text))
-
-
-def names_only(question: str, words: frozenset[str], ignore: frozenset[str] = QUESTION_FRAME_WORDS | RELATION_WORDS) -> bool:
-    """True when the question names something, less frame and relation words, and every word of it
-    is one of `words` (`text_words`).
-
-    Why: a questioner that read its texts asks about what they name; "How many emws?" names a word no
-    text uses, so no text backs it, its reference or another text's silence on it. "Which is further?"
-    or "What colour is the 4?" names nothing at all: asked of any image, it is no reading either.
-
-    Example:
-        >>> words = text_words(["A bright mass in the left region.", "Two dark lines."])
-        >>> [names_only(q, words) for q in ["How many lines?", "Is the mass above the line?", "How many emws?",
-        ...                                 "Which is further left?", "What colour is the 4?"]]
-        [True, True, False, False, False]
-    """
-    named = set(_named(question, ignore))
-    return bool(named) and named <= words
 
 
 def _number_before(stems: list[str], index: int, reach: int = 3) -> int | None:

@@ -10,7 +10,7 @@ from roles.formats import QuestionCandidate
 from rewards.consistency import agreement, majority_vote
 
 QUESTIONER_TERMS = (
-    "format", "p", "agreement", "blind_agreement", "grounded", "difficulty", "blind_penalty", "repetition", "reward"
+    "format", "p", "agreement", "blind_agreement", "difficulty", "blind_penalty", "repetition", "reward"
 )
 
 
@@ -102,19 +102,14 @@ def questioner_reward_terms(
     repetition_weight: float = 1.0,
     repetition_threshold: float = 0.5,
     format_penalty: float = -1.0,
-    grounded: Sequence[bool] | None = None,
 ) -> list[dict[str, float]]:
     """Every term of the questioner's reward, per candidate, for logging and for the reward itself.
 
     Why: the parts (format, p, agreement, blind agreement, difficulty, penalties) are what one reads
     to see why training goes where it goes. `answers[i]` are the answerer's samples for candidate i
     with the image, `blind_answers[i]` without it (an empty list turns the blind penalty off).
-    `grounded[i]` is False for a candidate whose question names nothing, or a word no text of the
-    round uses (rewards.filters.UNGROUNDED; None: every candidate is grounded): its reference is never
-    kept, so its difficulty teaches nothing and earns nothing. agreement is the share of sighted
-    answers that give the candidate's own reference, and
-        reward = grounded * difficulty(agreement)
-                 - blind_weight * vision_dependence_penalty(agreement, blind_agreement)
+    agreement is the share of sighted answers that give the candidate's own reference, and
+        reward = difficulty(agreement) - blind_weight * vision_dependence_penalty(agreement, blind_agreement)
                  - repetition_weight * repetition
     for parsed candidates; an unparsed candidate (None) gets reward = format_penalty, other terms 0.0.
 
@@ -130,18 +125,17 @@ def questioner_reward_terms(
     questions = [candidate.question if candidate else None for candidate in candidates]
     repetition = repetition_penalty(questions, repetition_threshold)
     terms = []
-    rows = zip(candidates, answers, blind_answers, repetition, grounded or [True] * len(candidates), strict=True)
-    for candidate, sighted, blind, repeated, named in rows:
+    rows = zip(candidates, answers, blind_answers, repetition, strict=True)
+    for candidate, sighted, blind, repeated in rows:
         if candidate is None:
             terms.append(dict.fromkeys(QUESTIONER_TERMS, 0.0) | {"reward": format_penalty})
             continue
         _, p = majority_vote(sighted)
         agree, blind_agree = agreement(sighted, candidate.reference), agreement(blind, candidate.reference)
-        hardness = difficulty(agree) if named else 0.0
+        hardness = difficulty(agree)
         penalty = vision_dependence_penalty(agree, blind_agree)
         terms.append({
-            "format": 1.0, "p": p, "agreement": agree, "blind_agreement": blind_agree, "grounded": float(named),
-            "difficulty": hardness,
+            "format": 1.0, "p": p, "agreement": agree, "blind_agreement": blind_agree, "difficulty": hardness,
             "blind_penalty": penalty, "repetition": repeated,
             "reward": hardness - blind_weight * penalty - repetition_weight * repeated,
         })

@@ -14,8 +14,8 @@ from dataclasses import replace
 from accelerate.utils import gather_object
 from PIL import Image
 
-from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, backing
-from rewards.grounding import ABSENT_ANSWERS, text_answer, text_words
+from rewards.filters import NO_TEXT, STATED, TRUTH, backing
+from rewards.grounding import ABSENT_ANSWERS, text_answer
 from rewards.written import KIND_TYPES, counted_nouns, described_nouns, text_question
 from rewards.normalize import normalize_answer
 from roles.questioner import format_candidate, parse_candidate, questioner_messages
@@ -26,26 +26,22 @@ from .manifest import ImageTextItem
 from .plays import ASKED, BORROWED, LABELLED, Play, Question
 
 
-def asked_question(completion: str, answer_types: list[str], text: str | None,
-                   words: frozenset[str] | None = None) -> Question:
-    """The record of one questioner completion, parsed once; `words` are the round's texts' words
-    (rewards.filters.backing)."""
+def asked_question(completion: str, answer_types: list[str], text: str | None) -> Question:
+    """The record of one questioner completion, parsed once."""
     parsed = parse_candidate(completion, answer_types)
     if parsed is None:
         return Question(ASKED, None, None, None, NO_TEXT, completion)
     return Question(ASKED, parsed.question, parsed.reference, parsed.answer_type,
-                    backing(parsed.question, parsed.reference, text, words), completion)
+                    backing(parsed.question, parsed.reference, text), completion)
 
 
-def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]],
-        words: frozenset[str] | None = None) -> list[Play]:
-    """The questioner samples G question-plus-reference candidates per item, text as privileged context;
-    `words` are what the round's texts use (a question naming another is UNGROUNDED)."""
+def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]) -> list[Play]:
+    """The questioner samples G question-plus-reference candidates per item, text as privileged context."""
     g = cfg.game
     prompts = [Prompt(questioner_messages(item.text, g.answer_types, g.question_focus), image) for item, image in loaded]
     samples = engine.generate("questioner", prompts, g.questions_per_item, g.question_max_new_tokens)
     return [Play(item, image, prompt.messages, tuple(group),
-                 tuple(asked_question(sample.text, g.answer_types, item.text, words) for sample in group))
+                 tuple(asked_question(sample.text, g.answer_types, item.text) for sample in group))
             for (item, image), prompt, group in zip(loaded, prompts, samples)]
 
 
@@ -53,9 +49,7 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     """Per play, up to game.borrowed_questions questions the questioner asked about the round's other
     items, on every process. With paired text, the reference is what the item's own text answers
     (rewards.grounding.text_answer): "yes" where a clause states it, "no" (or "0") where it never
-    names it; without text there is none, and the answerers' majority is the target. A question no
-    text of the round grounds (rewards.filters.UNGROUNDED) is not lent: another text's silence on a
-    word nobody wrote says nothing.
+    names it; without text there is none, and the answerers' majority is the target.
 
     Why: a questioner that reads a caption asks about what the caption mentions, so every reference
     it gives to "Is there a ...?" is "yes"; the answerer never learns to say "no" from it, and the
@@ -67,8 +61,7 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     g = cfg.game
     if not g.borrowed_questions:
         return [() for _ in plays]
-    asked = [q for play in plays for q in play.questions
-             if q.question is not None and q.answer_type in ABSENT_ANSWERS and q.backed_by != UNGROUNDED]
+    asked = [q for play in plays for q in play.questions if q.question is not None and q.answer_type in ABSENT_ANSWERS]
     asked = gather_object(asked) if world_size > 1 else asked
     pool: dict[str, Question] = {}
     for question in asked:
@@ -89,17 +82,19 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
 
 
 def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play], round_index: int,
-                         texts: list[str]) -> list[Play]:
+                         world_size: int = 1) -> list[Play]:
     """Where none of an item's candidates has a reference its text states, its last candidate gives way
     to a question written from the text (rewards.written.text_question: a named choice, an existence or
     a count, of the kinds game.answer_types allows), as covering writes a named choice into the
     answerer's group: GRPO can only reinforce what is sampled, and a questioner that never copies from
     its context never asks what its text says. The written candidate is rewarded like a sampled one,
-    and lent like one (`borrow`); the nouns and describing words are read off `texts`, the whole
-    round's, from every process (a shard's few texts would name few of them)."""
+    and lent like one (`borrow`); the nouns and describing words are read off the whole round's texts,
+    gathered from every process (a shard's few texts would name few of them)."""
     kinds = tuple(kind for kind, answer_type in KIND_TYPES.items() if answer_type in cfg.game.answer_types)
     if not cfg.game.text_questions or not kinds:
         return plays
+    texts = [play.item.text for play in plays if play.item.text]
+    texts = gather_object(texts) if world_size > 1 else texts
     described, counted = described_nouns(texts), counted_nouns(texts)
     written = []
     for play in plays:
@@ -118,12 +113,8 @@ def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play
 
 def ask_and_borrow(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]],
                    round_index: int, world_size: int = 1) -> list[Play]:
-    """The self-play game's plays: each item's own questions, then the ones it borrowed. The round's
-    texts are gathered from every process once: their words ground the questions, and the written
-    questions describe what they describe."""
-    texts = [item.text for item, _ in loaded if item.text]
-    texts = gather_object(texts) if world_size > 1 else texts
-    plays = write_text_questions(engine, cfg, ask(engine, cfg, loaded, text_words(texts)), round_index, texts)
+    """The self-play game's plays: each item's own questions, then the ones it borrowed."""
+    plays = write_text_questions(engine, cfg, ask(engine, cfg, loaded), round_index, world_size)
     return [replace(play, questions=play.questions + extra)
             for play, extra in zip(plays, borrow(cfg, plays, round_index, world_size))]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from accelerate.utils import gather_object
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
-from rewards.filters import UNGROUNDED, balance_targets, target_and_keep
+from rewards.filters import balance_targets, target_and_keep
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -109,8 +109,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     terms = dict(zip(map(id, own), questioner_reward_terms(
         [q.candidate for q in own], [said[id(q)][0] for q in own], [said[id(q)][1] for q in own],
         blind_weight=r.blind_weight, repetition_weight=r.repetition_weight,
-        repetition_threshold=r.repetition_threshold, format_penalty=r.format_penalty,
-        grounded=[q.backed_by != UNGROUNDED for q in own])))
+        repetition_threshold=r.repetition_threshold, format_penalty=r.format_penalty)))
     decisions = [target_and_keep(q.reference, q.backed_by, *said[id(q)], band=tuple(r.keep_band), written=q.covered)
                  if q.question is not None else (None, False, "the completion did not parse") for _, _, q in posed]
     by_question = any(q.origin == BORROWED for _, _, q in posed)

@@ -5,8 +5,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, UNSTATED
-from rewards.grounding import text_words
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED
 from selfplay.config_parser import from_dict
 from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
@@ -47,19 +46,6 @@ def test_borrowed_questions_take_their_answer_from_the_items_own_text():
         [("Is there a blue square?", "yes"), ("Is there a red circle?", "yes")]]
     assert all((q.origin, q.backed_by, q.completion) == (BORROWED, STATED, None) for extra in borrowed for q in extra)
     assert [len(play.questions) for play in plays] == [1, 1, 1]  # the plays themselves are left as they were
-
-
-def test_a_question_naming_a_word_no_text_of_the_round_uses_is_ungrounded_and_never_lent():
-    """rewards.filters.UNGROUNDED: "How many emws?" names a word no caption wrote; another caption's
-    silence on it says nothing, so it is not lent at "0". A word another item's text uses grounds it."""
-    words = text_words(["A red circle.", "A blue square."])
-    made_up = asked_question("Question: How many emws are there?\nAnswer: 1", TYPES, "A red circle.", words)
-    elsewhere = asked_question("Question: How many squares are there?\nAnswer: 1", TYPES, "A red circle.", words)
-    assert (made_up.backed_by, elsewhere.backed_by) == (UNGROUNDED, UNSTATED)
-    plays = [_play(0, "How many emws are there?", "A red circle."), _play(1, "Is there a red circle?", "A red circle, a blue square.")]
-    assert plays[0].questions[0].backed_by == UNGROUNDED
-    borrowed = borrow(from_dict({"game": {"borrowed_questions": 2}}), plays, round_index=0)
-    assert [[(q.question, q.reference) for q in extra] for extra in borrowed] == [[("Is there a red circle?", "yes")], []]
 
 
 def test_without_text_a_borrowed_question_has_no_reference():
@@ -114,8 +100,7 @@ def test_a_question_written_from_the_text_replaces_the_last_candidate_where_none
              play(1, "Report: a bright mass and a dark line.", ["Is there a line?", "Is there a gok?"]),  # stated
              play(2, None, ["Is there a gok?", "Is there a tirp?"])]
     cfg = from_dict({"game": {"text_questions": True, "answer_types": types}})
-    texts = [p.item.text for p in plays if p.item.text]
-    written, stated, silent = write_text_questions(engine, cfg, plays, 0, texts)
+    written, stated, silent = write_text_questions(engine, cfg, plays, round_index=0)
     assert written.samples[0] == plays[0].samples[0] and written.questions[0] == plays[0].questions[0]
     last = written.questions[-1]
     assert last.question in ("Is the mass dark or bright?", "Is the mass bright or dark?")
@@ -125,7 +110,7 @@ def test_a_question_written_from_the_text_replaces_the_last_candidate_where_none
     assert sample.logprobs == [0.0] * len(sample.completion_ids)
     assert sample.completion_ids[-1] in processor.tokenizer.all_special_ids
     assert (stated, silent) == (plays[1], plays[2])
-    assert write_text_questions(engine, from_dict({"game": {"answer_types": types}}), plays, 0, texts) == plays
+    assert write_text_questions(engine, from_dict({"game": {"answer_types": types}}), plays, 0) == plays
 
 
 def test_questions_are_written_from_the_text_only_on_the_hf_engine():
@@ -137,19 +122,10 @@ def test_questions_are_written_from_the_text_only_on_the_hf_engine():
         from_dict({"game": {"text_questions": True}, "engine": "vllm"})
 
 
-def test_a_question_naming_nothing_is_ungrounded_too():
-    """"Which is further?" or "What colour is the 4?" is no reading of any text: the questioner learned to
-    ask such questions within 8 rounds when they counted as grounded."""
-    words = text_words(["A bright mass in the left region."])
-    for completion in ("Question: Which is further left?\nAnswer: mass", "Question: What colour is the 4?\nAnswer: dark",
-                       "Question: How many are there?\nAnswer: 1"):
-        assert asked_question(completion, TYPES + ["short_phrase"], "A bright mass.", words).backed_by == UNGROUNDED
-
-
-def test_written_questions_come_in_every_kind_the_texts_and_the_answer_types_allow():
-    """rewards.written.text_question draws a kind per item: on reports that count masses and nodules and
-    describe them as bright or dark, named choices, existences and counts are all written, each stated
-    by its text; with game.answer_types short_phrase only, only named choices are."""
+def test_written_questions_are_named_choices_where_the_text_describes_else_existences_and_counts():
+    """rewards.written.text_question: on reports that count masses and nodules and describe them as
+    bright or dark, a named choice where a clause describes a noun, else an existence or a count, each
+    stated by its text; with game.answer_types short_phrase only, only named choices are written."""
     import random
 
     from rewards.grounding import text_confirms
@@ -159,12 +135,13 @@ def test_written_questions_come_in_every_kind_the_texts_and_the_answer_types_all
              "Report: a bright mass and a dark nodule.", "Report: three dark masses. No nodules."]
     described, counted = described_nouns(texts), counted_nouns(texts)
     assert (described, counted) == ({"mass": ["bright", "dark"], "nodule": ["bright", "dark"]}, ["mass", "nodule"])
-    written = [text_question(text, described, counted, random.Random(seed)) for text in texts for seed in range(8)]
+    written = [text_question(text, described, counted, random.Random(seed)) for text in texts for seed in range(20)]
     assert all(text_confirms(question, answer, text) for (question, answer), text in zip(written, [t for t in texts
-                                                                                                  for _ in range(8)]))
+                                                                                                  for _ in range(20)]))
     kinds = {"choice" if " or " in q else "existence" if q.startswith("Is there") else "count" for q, _ in written}
     assert kinds == {"choice", "existence", "count"}
     assert {answer for q, answer in written if q.startswith("Is there")} == {"yes", "no"}
+    assert all(" or " in q for (q, _), text in zip(written, [t for t in texts for _ in range(20)]) if "three" not in text)
     only_choices = {text_question(text, described, counted, random.Random(seed), ("choice",))
                     for text in texts for seed in range(8)} - {None}
     assert only_choices and all(" or " in question for question, _ in only_choices)

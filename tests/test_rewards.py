@@ -5,7 +5,7 @@ import pytest
 from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
-from rewards.filters import NO_TEXT, STATED, TRUTH, UNGROUNDED, UNSTATED, backing, balance_targets, target_and_keep
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED, backing, balance_targets, target_and_keep
 from rewards.grounding import grounded_in, text_confirms
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
@@ -123,7 +123,7 @@ def test_questioner_reward_terms_reference_target():
     blind = [["blue"] * 4, ["yes", "yes", "no", "no"]]
     first, second = questioner_reward_terms(candidates, answers, blind)
     assert first == {
-        "format": 1.0, "p": 0.5, "agreement": 0.5, "blind_agreement": 0.0, "grounded": 1.0, "difficulty": 1.0,
+        "format": 1.0, "p": 0.5, "agreement": 0.5, "blind_agreement": 0.0, "difficulty": 1.0,
         "blind_penalty": 0.0, "repetition": 0.5, "reward": 0.5,
     }
     assert second["agreement"] == 0.75 and second["blind_agreement"] == 0.5
@@ -137,16 +137,6 @@ def test_questioner_reward_terms_measure_agreement_with_the_reference_not_the_ma
     terms = questioner_reward_terms(candidates, answers, blind)[0]
     assert terms["p"] == 0.75  # the majority, logged
     assert terms["agreement"] == terms["blind_agreement"] == terms["difficulty"] == 0.0
-
-
-def test_an_ungrounded_candidate_earns_no_difficulty_but_keeps_its_penalties():
-    candidates = [_candidate(DISTINCT[0], "red"), _candidate(DISTINCT[1], "red")]
-    answers, blind = [["red", "blue"]] * 2, [["red", "red"]] * 2
-    grounded, made_up = questioner_reward_terms(candidates, answers, blind, repetition_weight=0.0,
-                                                grounded=[True, False])
-    assert (grounded["grounded"], grounded["difficulty"], grounded["reward"]) == (1.0, 1.0, 0.0)
-    assert (made_up["grounded"], made_up["difficulty"], made_up["blind_penalty"]) == (0.0, 0.0, 1.0)
-    assert made_up["reward"] == -1.0  # 0.0 - 1.0 * 1.0 - 0.0
 
 
 def test_questioner_reward_terms_weights():
@@ -218,20 +208,11 @@ def test_target_and_keep_keeps_ground_truth_only_where_the_answers_split():
     assert target_and_keep("2", TRUTH, ["3", "2", "3", "3"], []) == ("2", True, "ground truth, and the answers split on it")
 
 
-def test_an_ungrounded_question_is_never_kept():
-    """Whatever its answers: nothing but the questioner's guess backs a word no text of the round uses."""
-    for answers in (["1", "1", "1", "2"], ["1", "2", "3", "2"]):
-        assert target_and_keep("1", UNGROUNDED, answers, ["2"] * 4) == (
-            "1", False, "the question names nothing, or a word no text of the round uses")
-
-
 def test_backing_reads_the_items_text():
     report = "A bright nodule. No mass."
     assert backing("Is there a mass?", "no", report) == STATED
     assert backing("Is there a mass?", "yes", report) == UNSTATED
     assert backing("Is there a mass?", "yes", None) == backing("Is there a mass?", "yes", "") == NO_TEXT
-    assert backing("How many emws?", "1", report) == backing("Is there a line?", "yes", report) == UNGROUNDED
-    assert backing("Is there a line?", "yes", report, words=frozenset({"line", "nodule"})) == UNSTATED
 
 
 def test_balance_targets_equalises_yes_and_no_and_leaves_other_kinds():

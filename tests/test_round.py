@@ -7,7 +7,6 @@ import pytest
 from PIL import Image
 
 from rewards.filters import backing
-from rewards.grounding import text_words
 from roles.formats import infer_answer_type
 from roles.questioner import format_candidate
 from selfplay.config_parser import from_dict
@@ -16,10 +15,6 @@ from selfplay.engine import Sample
 from selfplay.metrics import round_metrics
 from selfplay.plays import ASKED, BORROWED, Play, Question
 from selfplay.round import score
-
-
-# What the round's texts name (rewards.filters.backing): a question about them is grounded on any item.
-ROUND_WORDS = text_words(["A red circle.", "A blue square.", "A green triangle."])
 
 
 def _samples(texts: list[str]) -> tuple[Sample, ...]:
@@ -32,7 +27,7 @@ def _play(index: int, reference: str, answers: list[str], question: str = "Is th
     item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), text, "manifest.jsonl", index)
     completion = format_candidate(question, reference)
     asked = Question(ASKED, question, reference, infer_answer_type(reference, question),
-                     backing(question, reference, text, ROUND_WORDS), completion, _samples(answers), _samples(list(blind)))
+                     backing(question, reference, text), completion, _samples(answers), _samples(list(blind)))
     return Play(item, Image.new("RGB", (56, 56)), [], _samples([completion]), (asked,))
 
 
@@ -235,16 +230,3 @@ def test_in_self_play_written_choices_never_vote_but_make_a_text_stated_group_sp
     # the questioner's difficulty reads the sampled answers only: all three disagree with its "dark"
     assert games[0]["terms"] == score(from_dict({}), [_covered(0, "dark", "Report: a dark mass in the left region.",
                                                                 ["bright"] * 3, [], ["dark"] * 2)], 0).games[0]["terms"]
-
-
-def test_a_question_naming_a_word_no_text_of_the_round_uses_neither_trains_nor_pays():
-    """"How many emws?" kept at the answerers' "1" taught scan's answerer a constant count; now it is
-    dropped whatever its answers, and its difficulty earns the questioner nothing."""
-    plays = [_play(0, "1", ["1", "1", "1", "2"], "How many emws are there?", blind=["2"]),
-             _play(1, "1", ["1", "1", "1", "2"], "How many circles are there?", blind=["2"])]
-    games = score(from_dict({}), plays, round_index=0).games
-    assert [(game["backed_by"], _decided(game)) for game in games] == [
-        ("ungrounded", "the question names nothing, or a word no text of the round uses"),
-        ("stated", "the answers agree with the reference (p 0.75)")]  # then balanced: "1" is its kind's only count
-    assert not games[0]["kept"]
-    assert [(game["terms"]["grounded"], game["terms"]["difficulty"]) for game in games] == [(0.0, 0.0), (1.0, 0.5)]
