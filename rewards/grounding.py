@@ -41,12 +41,6 @@ def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTI
     return bool(content) and content <= content_words(text, frozenset())
 
 
-# Words that place a thing rather than name it; "a pond next to" must not read as a pond kind of "next".
-PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
-                         "outside within beyond".split())
-
-
-
 # Clause boundaries: punctuation, and the words that join two findings or two objects in one sentence.
 _CLAUSE_BREAK = re.compile(r"[.;,:!?]|\b(?:and|but|with|near|while|whereas)\b")
 NEGATION_WORDS = frozenset({"no", "not", "without", "absent", "negative"})

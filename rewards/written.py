@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import re
 
-from rewards.grounding import NEGATION_WORDS, ONE_WORDS, PLACE_WORDS, QUESTION_FRAME_WORDS, singular, text_confirms
+from rewards.grounding import NEGATION_WORDS, ONE_WORDS, QUESTION_FRAME_WORDS, singular, text_confirms
 from rewards.normalize import normalize_answer
 
+# Words that place a thing rather than name it; "a pond next to" must not read as a pond kind of "next".
+PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
+                        "outside within beyond".split())
 _DESCRIBED = re.compile(r"\b(?:a|an|the)\s+([a-z]+)\s+([a-z]+)\b")
 # A count word, then the noun with at most one word before it: "two trees", "a bright mass", "no nodules".
 _COUNTED = re.compile(r"\b(?=([a-z0-9]+)\s+([a-z]+)(?:\s+([a-z]+))?)")  # at every word: the matches overlap
