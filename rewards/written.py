@@ -49,7 +49,7 @@ def described_nouns(texts: list[str]) -> dict[str, list[str]]:
     skip = QUESTION_FRAME_WORDS | NEGATION_WORDS | PLACE_WORDS | ONE_WORDS
     for text in texts:
         for word, noun in _DESCRIBED.findall((text or "").lower()):
-            if word not in skip and noun not in skip and not normalize_answer(word).isdigit():  # "the two masses"
+            if word not in skip and noun not in skip and not _is_number(word):  # "the two masses"
                 by_noun.setdefault(singular(noun), set()).add(word)
     describing = {word for words in by_noun.values() for word in words}  # "a large yellow circle": yellow is no noun
     return {noun: sorted(words) for noun, words in sorted(by_noun.items()) if len(words) >= 2 and noun not in describing}
