@@ -5,27 +5,43 @@ from collections import Counter
 from collections.abc import Sequence
 
 from rewards.consistency import agreement, majority_vote
-from rewards.grounding import text_confirms
+from rewards.grounding import text_answer, text_confirms
 from rewards.normalize import answers_match, normalize_answer
 
 # What stands behind a question's reference: the evidence `target_and_keep` weighs.
 TRUTH = "truth"          # a ground-truth label (the supervised baseline)
 STATED = "stated"        # a clause of the item's paired text states it, or the text answered a borrowed question
+CONTRADICTED = "contradicted"  # the item's paired text answers the questioner's question otherwise
 UNSTATED = "unstated"    # the item has paired text, but no clause of it states the reference
 NO_TEXT = "no text"      # no paired text: the reference is the questioner's guess, or there is none
-BACKINGS = (TRUTH, STATED, UNSTATED, NO_TEXT)
+BACKINGS = (TRUTH, STATED, CONTRADICTED, UNSTATED, NO_TEXT)
 
 
-def backing(question: str, reference: str | None, text: str | None) -> str:
-    """What the item's paired text says for a reference the questioner gave: STATED, UNSTATED or NO_TEXT.
+def backing(question: str, reference: str | None, text: str | None, answer_type: str | None = None) -> str:
+    """What the item's paired text says of a reference the questioner gave: STATED where a clause
+    states it, CONTRADICTED where the text answers the question with something else as it would
+    answer it lent from another item (`rewards.grounding.text_answer`: silence is "no" or "0"),
+    UNSTATED otherwise, NO_TEXT where there is no text.
+
+    Why: a questioner that makes up a word ("How many wes are there?" -> "1") is answered "0" by
+    every other item's text when the question is lent, and by its own text too; kept at the
+    questioner's "1", such questions taught the answerer counts no image shows (on scan, count with
+    the image fell to 0.19 against 0.41 blind; docs/learning.md).
 
     Example:
         >>> [backing("Is there a mass?", "no", text) for text in ["No mass.", "A nodule.", None]]
         ['stated', 'unstated', 'no text']
+        >>> backing("How many wes are there?", "1", "A bright mass.", "number")
+        'contradicted'
+        >>> backing("Is there a mass?", "yes", "No mass.", "yes_no")
+        'contradicted'
     """
     if not text:
         return NO_TEXT
-    return STATED if text_confirms(question, reference, text) else UNSTATED
+    if text_confirms(question, reference, text):
+        return STATED
+    said = text_answer(question, answer_type, text) if answer_type and reference is not None else None
+    return CONTRADICTED if said is not None and not answers_match(said, reference) else UNSTATED
 
 
 def target_and_keep(
@@ -47,6 +63,7 @@ def target_and_keep(
         TRUTH:              target = reference, kept when the group splits on it,
                             0 < agreement(group, reference) < 1: a group all right or all wrong
                             has no advantage and would only cost the learner a pass.
+        CONTRADICTED:       never kept: the text is the only evidence, and it says otherwise.
         STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
                             STATED and the group splits on it, 0 < agreement(group, reference) < 1
@@ -77,6 +94,8 @@ def target_and_keep(
         if answers_split(group, reference):
             return reference, True, "ground truth, and the answers split on it"
         return reference, False, "ground truth, but the answers do not split on it"
+    if backed_by == CONTRADICTED:
+        return reference, False, "the item's text answers it otherwise"
     silver, p = majority_vote(answers)
     in_band = band[0] <= p <= band[1]
     if backed_by == NO_TEXT:

@@ -32,7 +32,7 @@ def asked_question(completion: str, answer_types: list[str], text: str | None) -
     if parsed is None:
         return Question(ASKED, None, None, None, NO_TEXT, completion)
     return Question(ASKED, parsed.question, parsed.reference, parsed.answer_type,
-                    backing(parsed.question, parsed.reference, text), completion)
+                    backing(parsed.question, parsed.reference, text, parsed.answer_type), completion)
 
 
 def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]) -> list[Play]:
@@ -83,15 +83,20 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
 
 def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play], round_index: int,
                          world_size: int = 1) -> list[Play]:
-    """Where none of an item's candidates has a reference its text states, its last candidate gives way
-    to a question written from the text (rewards.written.text_question: a named choice, an existence or
-    a count, of the kinds game.answer_types allows), as covering writes a named choice into the
-    answerer's group: GRPO can only reinforce what is sampled, and a questioner that never copies from
-    its context never asks what its text says. The written candidate is rewarded like a sampled one,
-    and lent like one (`borrow`); the nouns and describing words are read off the whole round's texts,
-    gathered from every process (a shard's few texts would name few of them)."""
-    kinds = tuple(kind for kind, answer_type in KIND_TYPES.items() if answer_type in cfg.game.answer_types)
-    if not cfg.game.text_questions or not kinds:
+    """Where none of an item's candidates has a reference its text states, its last candidates give
+    way to questions written from the text (rewards.written.text_question): a named choice where the
+    text describes a noun, and an existence or a count, of the kinds game.answer_types allows; at least
+    one sampled candidate stays where there are two or more. Covering writes a named choice into the
+    answerer's group for the same reason: GRPO can only reinforce what is sampled, and a questioner
+    that never copies from its context never asks what its text says. The written candidates are
+    rewarded like sampled ones, and lent like them (`borrow`), so each item's text answers an
+    existence or a count about a thing other texts name: the yes/no and count forms are held by
+    questions the texts answer, not by made-up ones (which the texts contradict: rewards.filters.
+    backing). The nouns and describing words are read off the whole round's texts, gathered from
+    every process (a shard's few texts would name few of them)."""
+    allowed = {kind for kind, answer_type in KIND_TYPES.items() if answer_type in cfg.game.answer_types}
+    kind_sets = [kinds for kinds in (("choice",), ("existence", "count")) if set(kinds) & allowed]
+    if not cfg.game.text_questions or not kind_sets:
         return plays
     texts = [play.item.text for play in plays if play.item.text]
     texts = gather_object(texts) if world_size > 1 else texts
@@ -99,14 +104,20 @@ def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play
     written = []
     for play in plays:
         rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}/text question")
-        found = (text_question(play.item.text, described, counted, rng, kinds)
-                 if play.item.text and play.samples and not any(q.backed_by == STATED for q in play.questions) else None)
-        if found is None:
+        found = ([question for kinds in kind_sets
+                  if (question := text_question(play.item.text, described, counted, rng,
+                                                tuple(kind for kind in kinds if kind in allowed)))]
+                 if play.item.text and play.samples and not any(q.backed_by == STATED for q in play.questions)
+                 else [])
+        found = found[:max(len(play.samples) - 1, 1)]
+        if not found:
             written.append(play)
             continue
-        completion = format_candidate(*found)
-        samples = play.samples[:-1] + (written_sample(play.samples[-1], completion, engine.processor),)
-        questions = play.questions[:-1] + (asked_question(completion, cfg.game.answer_types, play.item.text),)
+        keep = len(play.samples) - len(found)
+        samples = play.samples[:keep] + tuple(written_sample(sample, format_candidate(*question), engine.processor)
+                                              for sample, question in zip(play.samples[keep:], found))
+        questions = play.questions[:keep] + tuple(asked_question(format_candidate(*question), cfg.game.answer_types,
+                                                                 play.item.text) for question in found)
         written.append(replace(play, samples=samples, questions=questions))
     return written
 
