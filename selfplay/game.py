@@ -14,7 +14,7 @@ from dataclasses import replace
 from accelerate.utils import gather_object
 from PIL import Image
 
-from rewards.filters import NO_TEXT, STATED, TRUTH, backing
+from rewards.filters import CONTRADICTED, NO_TEXT, STATED, TRUTH, backing
 from rewards.grounding import ABSENT_ANSWERS, text_answer
 from rewards.written import KIND_TYPES, counted_nouns, described_nouns, text_question
 from rewards.normalize import normalize_answer
@@ -57,11 +57,15 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     images lets balancing by question keep only the silver labels that change with the image, not
     the answerer's prior ("2" to every count). The pool is the whole round's, gathered from every
     process in rank order (on 8 GPUs a shard's own items would be few), and the draw is seeded by the
-    run's seed, the round and the item, so a run is repeatable."""
+    run's seed, the round and the item, so a run is repeatable. A question its own text contradicts
+    (rewards.filters.backing: "How many wes are there?" -> "1" where no text names wes) is not lent:
+    every other text would answer it "0", balancing would drop it for having one answer, and it
+    would take the place of a question the texts answer both ways."""
     g = cfg.game
     if not g.borrowed_questions:
         return [() for _ in plays]
-    asked = [q for play in plays for q in play.questions if q.question is not None and q.answer_type in ABSENT_ANSWERS]
+    asked = [q for play in plays for q in play.questions
+             if q.question is not None and q.answer_type in ABSENT_ANSWERS and q.backed_by != CONTRADICTED]
     asked = gather_object(asked) if world_size > 1 else asked
     pool: dict[str, Question] = {}
     for question in asked:

@@ -51,6 +51,18 @@ def test_borrowed_questions_take_their_answer_from_the_items_own_text():
     assert [len(play.questions) for play in plays] == [1, 1, 1]  # the plays themselves are left as they were
 
 
+def test_a_question_its_own_text_contradicts_is_not_lent():
+    """'Is there a gok?' -> 'yes' on a caption that never names a gok: every other caption would answer
+    it 'no', so lent it would only be balanced away, in place of a question the captions answer both ways."""
+    plays = [_play(0, "Is there a gok?", "A red circle."), _play(1, "Is there a blue square?", "A blue square."),
+             _play(2, "Is there a red circle?", "A red circle and a blue square.")]
+    assert plays[0].questions[0].backed_by == CONTRADICTED
+    borrowed = borrow(from_dict({"game": {"borrowed_questions": 2}}), plays, round_index=0)
+    assert [sorted((q.question, q.reference) for q in extra) for extra in borrowed] == [
+        [("Is there a blue square?", "no"), ("Is there a red circle?", "yes")], [("Is there a red circle?", "no")],
+        [("Is there a blue square?", "yes")]]
+
+
 def test_without_text_a_borrowed_question_has_no_reference():
     plays = [_play(0, "Is there a red circle?", None), _play(1, "Is there a blue square?", None)]
     borrowed = borrow(from_dict({}), plays, round_index=0)
