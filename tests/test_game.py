@@ -1,6 +1,7 @@
 """The question game (selfplay/game.py): one record per questioner completion, parsed once, and the
 round's other questions borrowed as new records."""
 
+from collections import Counter
 from pathlib import Path
 
 from PIL import Image
@@ -61,6 +62,17 @@ def test_a_question_its_own_text_contradicts_is_not_lent():
     assert [sorted((q.question, q.reference) for q in extra) for extra in borrowed] == [
         [("Is there a blue square?", "no"), ("Is there a red circle?", "yes")], [("Is there a red circle?", "no")],
         [("Is there a blue square?", "yes")]]
+
+
+def test_a_question_is_lent_as_often_as_the_round_asked_it():
+    """Nine captions name a pond and one a tree: the thirty field captions are lent the pond question
+    about nine times in ten, so its nine "yes" groups meet as many "no" ones to balance against."""
+    plays = ([_play(i, "Is there a pond?", "A pond.") for i in range(9)] + [_play(9, "Is there a tree?", "A tree.")]
+             + [_play(10 + i, "Is there a field?", "A field.") for i in range(30)])
+    borrowed = borrow(from_dict({"game": {"borrowed_questions": 1}}), plays, round_index=0)
+    lent = Counter(extra[0].question for extra in borrowed[10:])
+    assert lent["Is there a pond?"] >= 24 and lent["Is there a pond?"] + lent["Is there a tree?"] == 30
+    assert all(extra[0].reference == "no" for extra in borrowed[10:])
 
 
 def test_without_text_a_borrowed_question_has_no_reference():
