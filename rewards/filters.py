@@ -1,5 +1,6 @@
 """Which questions the answerer trains on, and towards which answer: one decision per question
-(`target_and_keep`), then one balance over the round (`balance_targets`)."""
+(`target_and_keep`), then the round's balance of answers (`balance_targets`) and, where the round
+borrows questions, of answer types (`balance_types`)."""
 
 from collections import Counter
 from collections.abc import Sequence
