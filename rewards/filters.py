@@ -165,39 +165,52 @@ def balance_targets(targets: Sequence[str | None], kept: Sequence[bool], kinds: 
     return out
 
 
-def balance_types(kept: Sequence[bool], kinds: Sequence) -> list[bool]:
-    """`kept` where no answer type keeps more groups than the runner-up type: of a larger type, whole
-    questions are dropped, a later one where an earlier one still fits, so that every question keeps
-    the balance of answers `balance_targets` gave it. A kind is (answer type, question), as
-    `balance_targets` reads it where the round borrows questions; a kind None is left as it is, and so
-    is a round with one answer type (it has no other form to lose).
-        budget = the runner-up type's kept groups; questions are taken in order while their type's
-        kept groups stay within the budget
+def balance_types(targets: Sequence[str | None], kept: Sequence[bool], kinds: Sequence) -> list[bool]:
+    """`kept` where no answer type keeps more groups than the runner-up type. A kind is (answer type,
+    question), as `balance_targets` reads it where the round borrows questions, and each question
+    keeps its first pairs: the r-th group of each of its answers is one unit, and of a larger type the
+    units are taken by r (every question's first "yes" and first "no", then every question's second,
+    ...), in order of first sight, while the type stays within the budget; a question whose unit does
+    not fit takes no later one. So every question keeps the balance `balance_targets` gave it. A kind
+    None is left as it is, and so is a round with one answer type (it has no other form to lose).
+        budget = the runner-up type's kept groups
 
     Why: the answerer learns the answer forms its groups hold and loses the rest. Lent as often as
     asked, one existence question meets as many "no" captions as "yes" ones, and aerial kept about 220
     yes/no groups a round against 80 counts and 28 named choices; in 10 rounds the answerer answered
     comparisons and places with "yes" or "no" (in form 77%, accuracy 0.459 -> 0.390; docs/learning.md).
+    Scan's texts name three things, so its yes/no groups are three questions of about 90 each: the
+    budget must be met within a question, not by dropping whole ones.
 
     Example:
         >>> kinds = [("yes_no", "a")] * 4 + [("yes_no", "b")] * 2 + [("number", "c")] * 2 + [("short_phrase", "d")] * 2
-        >>> balance_types([True] * 10, kinds)
-        [False, False, False, False, True, True, True, True, True, True]
-        >>> balance_types([True, True, False], [("yes_no", "a"), ("yes_no", "b"), ("number", "c")])
+        >>> balance_types(["yes", "no", "yes", "no", "yes", "no", "1", "2", "red", "blue"], [True] * 10, kinds)
+        [True, True, False, False, False, False, True, True, True, True]
+        >>> balance_types(["yes", "no", "2"], [True, True, False], [("yes_no", "a"), ("yes_no", "a"), ("number", "c")])
         [True, True, False]
     """
-    sizes = Counter(kind for kind, keep in zip(kinds, kept) if keep and kind is not None)  # in order of first sight
-    per_type = Counter()
-    for (answer_type, _), size in sizes.items():
-        per_type[answer_type] += size
+    units = []  # per group, (kind, r): it is the r-th kept group of its answer in its question
+    seen: Counter = Counter()
+    for target, keep, kind in zip(targets, kept, kinds):
+        if keep and kind is not None and target is not None:
+            seen[kind, normalize_answer(target)] += 1
+            units.append((kind, seen[kind, normalize_answer(target)]))
+        else:
+            units.append(None)
+    sizes = Counter(unit for unit in units if unit is not None)  # in order of first sight
+    per_type: Counter = Counter()
+    for (kind, _), size in sizes.items():
+        per_type[kind[0]] += size
     if len(per_type) < 2:
         return list(kept)
     budget = sorted(per_type.values(), reverse=True)[1]
     taken: Counter = Counter()
-    dropped = set()
-    for kind, size in sizes.items():
-        if taken[kind[0]] + size <= budget:
-            taken[kind[0]] += size
+    chosen, closed = set(), set()
+    for unit in sorted(sizes, key=lambda unit: unit[1]):  # stable: first sight within each r
+        kind = unit[0]
+        if kind not in closed and taken[kind[0]] + sizes[unit] <= budget:
+            taken[kind[0]] += sizes[unit]
+            chosen.add(unit)
         else:
-            dropped.add(kind)
-    return [keep and kind not in dropped for keep, kind in zip(kept, kinds)]
+            closed.add(kind)
+    return [keep and (unit is None or unit in chosen) for keep, unit in zip(kept, units)]

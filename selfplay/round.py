@@ -116,7 +116,7 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     by_question = any(q.origin == BORROWED for _, _, q in posed)
     kinds = [balance_kind(q, by_question) for _, _, q in posed]
     balanced = balance_targets([target for target, _, _ in decisions], [kept for _, kept, _ in decisions], kinds)
-    typed = balance_types(balanced, kinds) if by_question else balanced
+    typed = balance_types([target for target, _, _ in decisions], balanced, kinds) if by_question else balanced
     games, answerer_groups = [], []
     for (play, position, q), (target, kept, why), by_answer, still_kept in zip(posed, decisions, balanced, typed):
         if kept and not by_answer:

@@ -79,8 +79,8 @@ def test_with_borrowed_questions_targets_balance_per_question():
 
 
 def test_with_borrowed_questions_no_answer_type_keeps_more_groups_than_the_runner_up():
-    """Three yes/no questions kept both ways (6 groups) against one count question (2 groups): whole
-    yes/no questions are dropped, the later first, until yes/no keeps no more groups than counts."""
+    """Three yes/no questions kept both ways (6 groups) against one count question (2 groups): each
+    question's first "yes" and "no" are taken in order until yes/no keeps as many groups as counts."""
     plays = []
     for i, question in enumerate(["Is there a red circle?", "Is there a blue square?", "Is there a green star?"]):
         plays += [_play(2 * i, "yes", ["yes", "yes", "yes", "no"], question, None, ["3"]),
