@@ -1,48 +1,31 @@
 """Which questions the answerer trains on, and towards which answer: one decision per question
-(`target_and_keep`), then the round's balance of answers (`balance_targets`) and, where the round
-borrows questions, of answer types (`balance_types`)."""
+(`target_and_keep`), then one balance over the round (`balance_targets`)."""
 
 from collections import Counter
 from collections.abc import Sequence
 
 from rewards.consistency import agreement, majority_vote
-from rewards.grounding import text_answer, text_confirms
+from rewards.grounding import text_confirms
 from rewards.normalize import answers_match, normalize_answer
 
 # What stands behind a question's reference: the evidence `target_and_keep` weighs.
 TRUTH = "truth"          # a ground-truth label (the supervised baseline)
 STATED = "stated"        # a clause of the item's paired text states it, or the text answered a borrowed question
-CONTRADICTED = "contradicted"  # the item's paired text answers the questioner's question otherwise
 UNSTATED = "unstated"    # the item has paired text, but no clause of it states the reference
 NO_TEXT = "no text"      # no paired text: the reference is the questioner's guess, or there is none
-BACKINGS = (TRUTH, STATED, CONTRADICTED, UNSTATED, NO_TEXT)
+BACKINGS = (TRUTH, STATED, UNSTATED, NO_TEXT)
 
 
-def backing(question: str, reference: str | None, text: str | None, answer_type: str | None = None) -> str:
-    """What the item's paired text says of a reference the questioner gave: STATED where a clause
-    states it, CONTRADICTED where the text answers the question with something else as it would
-    answer it lent from another item (`rewards.grounding.text_answer`: silence is "no" or "0"),
-    UNSTATED otherwise, NO_TEXT where there is no text.
-
-    Why: a questioner that makes up a word ("How many wes are there?" -> "1") is answered "0" by
-    every other item's text when the question is lent, and by its own text too; kept at the
-    questioner's "1", such questions taught the answerer counts no image shows (on scan, count with
-    the image fell to 0.19 against 0.41 blind; docs/learning.md).
+def backing(question: str, reference: str | None, text: str | None) -> str:
+    """What the item's paired text says for a reference the questioner gave: STATED, UNSTATED or NO_TEXT.
 
     Example:
         >>> [backing("Is there a mass?", "no", text) for text in ["No mass.", "A nodule.", None]]
         ['stated', 'unstated', 'no text']
-        >>> backing("How many wes are there?", "1", "A bright mass.", "number")
-        'contradicted'
-        >>> backing("Is there a mass?", "yes", "No mass.", "yes_no")
-        'contradicted'
     """
     if not text:
         return NO_TEXT
-    if text_confirms(question, reference, text):
-        return STATED
-    said = text_answer(question, answer_type, text) if answer_type and reference is not None else None
-    return CONTRADICTED if said is not None and not answers_match(said, reference) else UNSTATED
+    return STATED if text_confirms(question, reference, text) else UNSTATED
 
 
 def target_and_keep(
@@ -64,7 +47,6 @@ def target_and_keep(
         TRUTH:              target = reference, kept when the group splits on it,
                             0 < agreement(group, reference) < 1: a group all right or all wrong
                             has no advantage and would only cost the learner a pass.
-        CONTRADICTED:       never kept: the text is the only evidence, and it says otherwise.
         STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
                             STATED and the group splits on it, 0 < agreement(group, reference) < 1
@@ -95,8 +77,6 @@ def target_and_keep(
         if answers_split(group, reference):
             return reference, True, "ground truth, and the answers split on it"
         return reference, False, "ground truth, but the answers do not split on it"
-    if backed_by == CONTRADICTED:
-        return reference, False, "the item's text answers it otherwise"
     silver, p = majority_vote(answers)
     in_band = band[0] <= p <= band[1]
     if backed_by == NO_TEXT:
@@ -163,54 +143,3 @@ def balance_targets(targets: Sequence[str | None], kept: Sequence[bool], kinds: 
             keep = seen[kind, value] <= caps[kind]
         out.append(keep)
     return out
-
-
-def balance_types(targets: Sequence[str | None], kept: Sequence[bool], kinds: Sequence) -> list[bool]:
-    """`kept` where no answer type keeps more groups than the runner-up type. A kind is (answer type,
-    question), as `balance_targets` reads it where the round borrows questions, and each question
-    keeps its first pairs: the r-th group of each of its answers is one unit, and of a larger type the
-    units are taken by r (every question's first "yes" and first "no", then every question's second,
-    ...), in order of first sight, while the type stays within the budget; a question whose unit does
-    not fit takes no later one. So every question keeps the balance `balance_targets` gave it. A kind
-    None is left as it is, and so is a round with one answer type (it has no other form to lose).
-        budget = the runner-up type's kept groups
-
-    Why: the answerer learns the answer forms its groups hold and loses the rest. Lent as often as
-    asked, one existence question meets as many "no" captions as "yes" ones, and aerial kept about 220
-    yes/no groups a round against 80 counts and 28 named choices; in 10 rounds the answerer answered
-    comparisons and places with "yes" or "no" (in form 77%, accuracy 0.459 -> 0.390; docs/learning.md).
-    Scan's texts name three things, so its yes/no groups are three questions of about 90 each: the
-    budget must be met within a question, not by dropping whole ones.
-
-    Example:
-        >>> kinds = [("yes_no", "a")] * 4 + [("yes_no", "b")] * 2 + [("number", "c")] * 2 + [("short_phrase", "d")] * 2
-        >>> balance_types(["yes", "no", "yes", "no", "yes", "no", "1", "2", "red", "blue"], [True] * 10, kinds)
-        [True, True, False, False, False, False, True, True, True, True]
-        >>> balance_types(["yes", "no", "2"], [True, True, False], [("yes_no", "a"), ("yes_no", "a"), ("number", "c")])
-        [True, True, False]
-    """
-    units = []  # per group, (kind, r): it is the r-th kept group of its answer in its question
-    seen: Counter = Counter()
-    for target, keep, kind in zip(targets, kept, kinds):
-        if keep and kind is not None and target is not None:
-            seen[kind, normalize_answer(target)] += 1
-            units.append((kind, seen[kind, normalize_answer(target)]))
-        else:
-            units.append(None)
-    sizes = Counter(unit for unit in units if unit is not None)  # in order of first sight
-    per_type: Counter = Counter()
-    for (kind, _), size in sizes.items():
-        per_type[kind[0]] += size
-    if len(per_type) < 2:
-        return list(kept)
-    budget = sorted(per_type.values(), reverse=True)[1]
-    taken: Counter = Counter()
-    chosen, closed = set(), set()
-    for unit in sorted(sizes, key=lambda unit: unit[1]):  # stable: first sight within each r
-        kind = unit[0]
-        if kind not in closed and taken[kind[0]] + sizes[unit] <= budget:
-            taken[kind[0]] += sizes[unit]
-            chosen.add(unit)
-        else:
-            closed.add(kind)
-    return [keep and (unit is None or unit in chosen) for keep, unit in zip(kept, units)]

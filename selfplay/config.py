@@ -98,11 +98,10 @@ class GameConfig:
                                    "never says is never learned. Written answers never vote for a silver label; they "
                                    "count where a group must split on a label or a text-stated reference. HF engine "
                                    "only.")
-    text_questions: bool = _f(False, "Where no candidate of an item has a reference its text states, the last ones "
-                              "give way to questions written from the text: a named choice where it describes a "
-                              "noun, and an existence or a count ('Is the mass bright or dark?' -> 'dark' from 'a "
-                              "dark mass'; rewards.written), one sampled candidate staying: the questioner's "
-                              "counterpart of cover_named_choices. HF engine only.")
+    text_questions: bool = _f(False, "Where no candidate of an item has a reference its text states, the last one "
+                              "gives way to a question written from the text, a named choice, an existence or a count "
+                              "('Is the mass bright or dark?' -> 'dark' from 'a dark mass'; rewards.written): the "
+                              "questioner's counterpart of cover_named_choices. HF engine only.")
     blind_mode: str = _f("blank", "How the answerer is blinded: a blank grey image (the same prompt, no content), or "
                          "no image at all (for a model that reads a blank image as a finding).",
                          BLIND_MODES)

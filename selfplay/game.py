@@ -9,13 +9,12 @@ the same records.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from dataclasses import replace
 
 from accelerate.utils import gather_object
 from PIL import Image
 
-from rewards.filters import CONTRADICTED, NO_TEXT, STATED, TRUTH, backing
+from rewards.filters import NO_TEXT, STATED, TRUTH, backing
 from rewards.grounding import ABSENT_ANSWERS, text_answer
 from rewards.written import KIND_TYPES, counted_nouns, described_nouns, text_question
 from rewards.normalize import normalize_answer
@@ -33,7 +32,7 @@ def asked_question(completion: str, answer_types: list[str], text: str | None) -
     if parsed is None:
         return Question(ASKED, None, None, None, NO_TEXT, completion)
     return Question(ASKED, parsed.question, parsed.reference, parsed.answer_type,
-                    backing(parsed.question, parsed.reference, text, parsed.answer_type), completion)
+                    backing(parsed.question, parsed.reference, text), completion)
 
 
 def ask(engine: RolloutEngine, cfg: RunConfig, loaded: list[tuple[ImageTextItem, Image.Image]]) -> list[Play]:
@@ -58,57 +57,41 @@ def borrow(cfg: RunConfig, plays: list[Play], round_index: int, world_size: int 
     images lets balancing by question keep only the silver labels that change with the image, not
     the answerer's prior ("2" to every count). The pool is the whole round's, gathered from every
     process in rank order (on 8 GPUs a shard's own items would be few), and the draw is seeded by the
-    run's seed, the round and the item, so a run is repeatable. Each question is drawn as often as the
-    round asked it: a question many captions answer "yes" ("Is there a pond?", written for 40 items)
-    then meets about as many items whose text answers "no", and balancing by question keeps both
-    sides, where a draw over distinct questions lent it a handful of times and dropped the rest of its
-    "yes" groups (about 200 stated groups a round on scan and aerial). A question its own text contradicts
-    (rewards.filters.backing: "How many wes are there?" -> "1" where no text names wes) is not lent:
-    every other text would answer it "0", balancing would drop it for having one answer, and it
-    would take the place of a question the texts answer both ways."""
+    run's seed, the round and the item, so a run is repeatable."""
     g = cfg.game
     if not g.borrowed_questions:
         return [() for _ in plays]
-    asked = [q for play in plays for q in play.questions
-             if q.question is not None and q.answer_type in ABSENT_ANSWERS and q.backed_by != CONTRADICTED]
+    asked = [q for play in plays for q in play.questions if q.question is not None and q.answer_type in ABSENT_ANSWERS]
     asked = gather_object(asked) if world_size > 1 else asked
     pool: dict[str, Question] = {}
     for question in asked:
         pool.setdefault(normalize_answer(question.question), question)
-    times_asked = Counter(normalize_answer(question.question) for question in asked)
     borrowed = []
     for play in plays:
         own = {normalize_answer(q.question) for q in play.questions if q.question is not None}
         text = play.item.text
         if text:
-            options = [(key, Question(BORROWED, q.question, said, q.answer_type, STATED)) for key, q in pool.items()
+            options = [Question(BORROWED, q.question, said, q.answer_type, STATED) for key, q in pool.items()
                        if key not in own and (said := text_answer(q.question, q.answer_type, text))]
         else:  # no text to answer by: the answerers' majority will be the target, as for its own questions
-            options = [(key, Question(BORROWED, q.question, None, q.answer_type, NO_TEXT)) for key, q in pool.items()
+            options = [Question(BORROWED, q.question, None, q.answer_type, NO_TEXT) for key, q in pool.items()
                        if key not in own]
         rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}")
-        # weighted draw without replacement (Efraimidis-Spirakis): the largest u ** (1 / times asked)
-        drawn = sorted(options, key=lambda option: rng.random() ** (1 / times_asked[option[0]]), reverse=True)
-        borrowed.append(tuple(question for _, question in drawn[:g.borrowed_questions]))
+        borrowed.append(tuple(rng.sample(options, min(g.borrowed_questions, len(options)))))
     return borrowed
 
 
 def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play], round_index: int,
                          world_size: int = 1) -> list[Play]:
-    """Where none of an item's candidates has a reference its text states, its last candidates give
-    way to questions written from the text (rewards.written.text_question): a named choice where the
-    text describes a noun, and an existence or a count, of the kinds game.answer_types allows; at least
-    one sampled candidate stays where there are two or more. Covering writes a named choice into the
-    answerer's group for the same reason: GRPO can only reinforce what is sampled, and a questioner
-    that never copies from its context never asks what its text says. The written candidates are
-    rewarded like sampled ones, and lent like them (`borrow`), so each item's text answers an
-    existence or a count about a thing other texts name: the yes/no and count forms are held by
-    questions the texts answer, not by made-up ones (which the texts contradict: rewards.filters.
-    backing). The nouns and describing words are read off the whole round's texts, gathered from
-    every process (a shard's few texts would name few of them)."""
-    allowed = {kind for kind, answer_type in KIND_TYPES.items() if answer_type in cfg.game.answer_types}
-    kind_sets = [kinds for kinds in (("choice",), ("existence", "count")) if set(kinds) & allowed]
-    if not cfg.game.text_questions or not kind_sets:
+    """Where none of an item's candidates has a reference its text states, its last candidate gives way
+    to a question written from the text (rewards.written.text_question: a named choice, an existence or
+    a count, of the kinds game.answer_types allows), as covering writes a named choice into the
+    answerer's group: GRPO can only reinforce what is sampled, and a questioner that never copies from
+    its context never asks what its text says. The written candidate is rewarded like a sampled one,
+    and lent like one (`borrow`); the nouns and describing words are read off the whole round's texts,
+    gathered from every process (a shard's few texts would name few of them)."""
+    kinds = tuple(kind for kind, answer_type in KIND_TYPES.items() if answer_type in cfg.game.answer_types)
+    if not cfg.game.text_questions or not kinds:
         return plays
     texts = [play.item.text for play in plays if play.item.text]
     texts = gather_object(texts) if world_size > 1 else texts
@@ -116,20 +99,14 @@ def write_text_questions(engine: RolloutEngine, cfg: RunConfig, plays: list[Play
     written = []
     for play in plays:
         rng = random.Random(f"{cfg.train.seed}/{round_index}/{play.item.id}/text question")
-        found = ([question for kinds in kind_sets
-                  if (question := text_question(play.item.text, described, counted, rng,
-                                                tuple(kind for kind in kinds if kind in allowed)))]
-                 if play.item.text and play.samples and not any(q.backed_by == STATED for q in play.questions)
-                 else [])
-        found = found[:max(len(play.samples) - 1, 1)]
-        if not found:
+        found = (text_question(play.item.text, described, counted, rng, kinds)
+                 if play.item.text and play.samples and not any(q.backed_by == STATED for q in play.questions) else None)
+        if found is None:
             written.append(play)
             continue
-        keep = len(play.samples) - len(found)
-        samples = play.samples[:keep] + tuple(written_sample(sample, format_candidate(*question), engine.processor)
-                                              for sample, question in zip(play.samples[keep:], found))
-        questions = play.questions[:keep] + tuple(asked_question(format_candidate(*question), cfg.game.answer_types,
-                                                                 play.item.text) for question in found)
+        completion = format_candidate(*found)
+        samples = play.samples[:-1] + (written_sample(play.samples[-1], completion, engine.processor),)
+        questions = play.questions[:-1] + (asked_question(completion, cfg.game.answer_types, play.item.text),)
         written.append(replace(play, samples=samples, questions=questions))
     return written
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from rewards.filters import CONTRADICTED, STATED, UNSTATED
+from rewards.filters import STATED, UNSTATED
 from rewards.normalize import normalize_answer
 from roles.answerer import parse_answer
 
@@ -27,7 +27,7 @@ def round_metrics(games: list[dict]) -> dict:
     metrics["questioner/format_failures"] = sum(game["question"] is None for game in own)
     # of the parsed candidates on items with text, how many references the text states: whether the
     # questioner reads its context (0 means every text-backed keep and cover rule has nothing to act on)
-    read = [game for game in own if game["question"] is not None and game.get("backed_by") in (STATED, CONTRADICTED, UNSTATED)]
+    read = [game for game in own if game["question"] is not None and game.get("backed_by") in (STATED, UNSTATED)]
     metrics["questioner/text_read"] = len(read)
     metrics["questioner/text_states"] = sum(game["backed_by"] == STATED for game in read)
     posed = [game for game in games if game["question"] is not None]

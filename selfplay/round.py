@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from accelerate.utils import gather_object
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
-from rewards.filters import balance_targets, balance_types, target_and_keep
+from rewards.filters import balance_targets, target_and_keep
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -91,9 +91,8 @@ class Scored:
 
 def balance_kind(q: Question, by_question: bool):
     """Within what a kept target is balanced: its question where the round borrows questions (one
-    question then meets several images, so a prior tied to its wording can show; the answer types
-    are then balanced too, by whole questions: rewards.filters.balance_types), else its answer type.
-    Ground truth is not balanced: the supervised baseline learns the labels as they come."""
+    question then meets several images, so a prior tied to its wording can show), else its answer
+    type. Ground truth is not balanced: the supervised baseline learns the labels as they come."""
     if q.origin == LABELLED:
         return None
     return (q.answer_type, normalize_answer(q.question)) if by_question and q.question else q.answer_type
@@ -114,15 +113,12 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
     decisions = [target_and_keep(q.reference, q.backed_by, *said[id(q)], band=tuple(r.keep_band), written=q.covered)
                  if q.question is not None else (None, False, "the completion did not parse") for _, _, q in posed]
     by_question = any(q.origin == BORROWED for _, _, q in posed)
-    kinds = [balance_kind(q, by_question) for _, _, q in posed]
-    balanced = balance_targets([target for target, _, _ in decisions], [kept for _, kept, _ in decisions], kinds)
-    typed = balance_types([target for target, _, _ in decisions], balanced, kinds) if by_question else balanced
+    balanced = balance_targets([target for target, _, _ in decisions], [kept for _, kept, _ in decisions],
+                               [balance_kind(q, by_question) for _, _, q in posed])
     games, answerer_groups = [], []
-    for (play, position, q), (target, kept, why), by_answer, still_kept in zip(posed, decisions, balanced, typed):
-        if kept and not by_answer:
+    for (play, position, q), (target, kept, why), still_kept in zip(posed, decisions, balanced):
+        if kept and not still_kept:
             why += f"; balanced away: more {target!r} than the runner-up of its kind"
-        elif by_answer and not still_kept:
-            why += f"; balanced away: more {q.answer_type} groups than the runner-up answer type"
         rewards = answerer_rewards([s.text for s in q.answers], [target] * len(q.answers),
                                    agreement_weight=r.agreement_weight, format_weight=r.format_weight)
         games.append(game_row(round_index, play, position, q, said[id(q)][0], target, still_kept, why,

@@ -1,12 +1,11 @@
 """The question game (selfplay/game.py): one record per questioner completion, parsed once, and the
 round's other questions borrowed as new records."""
 
-from collections import Counter
 from pathlib import Path
 
 from PIL import Image
 
-from rewards.filters import CONTRADICTED, NO_TEXT, STATED, TRUTH, UNSTATED
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED
 from selfplay.config_parser import from_dict
 from selfplay.manifest import ImageTextItem
 from selfplay.engine import Sample
@@ -30,10 +29,7 @@ def test_a_completion_is_parsed_once_into_its_record_with_what_the_text_says_of_
     stated = asked_question("Question: Is there a mass?\nAnswer: no", TYPES, "No mass.")
     assert (stated.origin, stated.question, stated.reference, stated.answer_type, stated.backed_by) == (
         ASKED, "Is there a mass?", "no", "yes_no", STATED)
-    assert asked_question("Question: Is there a mass?\nAnswer: yes", TYPES, "No mass.").backed_by == CONTRADICTED
-    assert asked_question("Question: How many wes are there?\nAnswer: 1", TYPES, "No mass.").backed_by == CONTRADICTED
-    assert asked_question("Question: What colour is the mass?\nAnswer: red", TYPES + ["short_phrase"],
-                          "No mass.").backed_by == UNSTATED
+    assert asked_question("Question: Is there a mass?\nAnswer: yes", TYPES, "No mass.").backed_by == UNSTATED
     assert asked_question("Question: Is there a mass?\nAnswer: yes", TYPES, None).backed_by == NO_TEXT
     broken = asked_question("a mass?", TYPES, "No mass.")
     assert (broken.question, broken.candidate, broken.completion) == (None, None, "a mass?")
@@ -50,29 +46,6 @@ def test_borrowed_questions_take_their_answer_from_the_items_own_text():
         [("Is there a blue square?", "yes"), ("Is there a red circle?", "yes")]]
     assert all((q.origin, q.backed_by, q.completion) == (BORROWED, STATED, None) for extra in borrowed for q in extra)
     assert [len(play.questions) for play in plays] == [1, 1, 1]  # the plays themselves are left as they were
-
-
-def test_a_question_its_own_text_contradicts_is_not_lent():
-    """'Is there a gok?' -> 'yes' on a caption that never names a gok: every other caption would answer
-    it 'no', so lent it would only be balanced away, in place of a question the captions answer both ways."""
-    plays = [_play(0, "Is there a gok?", "A red circle."), _play(1, "Is there a blue square?", "A blue square."),
-             _play(2, "Is there a red circle?", "A red circle and a blue square.")]
-    assert plays[0].questions[0].backed_by == CONTRADICTED
-    borrowed = borrow(from_dict({"game": {"borrowed_questions": 2}}), plays, round_index=0)
-    assert [sorted((q.question, q.reference) for q in extra) for extra in borrowed] == [
-        [("Is there a blue square?", "no"), ("Is there a red circle?", "yes")], [("Is there a red circle?", "no")],
-        [("Is there a blue square?", "yes")]]
-
-
-def test_a_question_is_lent_as_often_as_the_round_asked_it():
-    """Nine captions name a pond and one a tree: the thirty field captions are lent the pond question
-    about nine times in ten, so its nine "yes" groups meet as many "no" ones to balance against."""
-    plays = ([_play(i, "Is there a pond?", "A pond.") for i in range(9)] + [_play(9, "Is there a tree?", "A tree.")]
-             + [_play(10 + i, "Is there a field?", "A field.") for i in range(30)])
-    borrowed = borrow(from_dict({"game": {"borrowed_questions": 1}}), plays, round_index=0)
-    lent = Counter(extra[0].question for extra in borrowed[10:])
-    assert lent["Is there a pond?"] >= 24 and lent["Is there a pond?"] + lent["Is there a tree?"] == 30
-    assert all(extra[0].reference == "no" for extra in borrowed[10:])
 
 
 def test_without_text_a_borrowed_question_has_no_reference():
@@ -102,11 +75,11 @@ def test_the_supervised_baseline_asks_ground_truth_questions_in_turn(shapes_worl
     assert [q.reference for q in play.questions] == [row["answer"] for row in labels[first][:2]]
 
 
-def test_questions_written_from_the_text_replace_the_last_candidates_where_none_is_stated(tiny_qwen):
+def test_a_question_written_from_the_text_replaces_the_last_candidate_where_none_is_stated(tiny_qwen):
     """game.text_questions: the report says "a dark mass", no candidate's reference is stated by it, so
-    of two candidates the last becomes "Is the mass <dark|bright> or <the other>?" -> "dark", written with zero
+    the last candidate becomes "Is the mass <dark|bright> or <the other>?" -> "dark", written with zero
     sampling log-probs and an end token; an item already stated, one without text and the option off are
-    left as sampled; of three, the last two become a named choice and an existence or a count."""
+    left as sampled."""
     import torch
 
     from selfplay.engine import HFEngine
@@ -124,11 +97,10 @@ def test_questions_written_from_the_text_replace_the_last_candidates_where_none_
         return Play(item, Image.new("RGB", (56, 56)), [], samples, tuple(asked_question(c, types, text) for c in completions))
 
     plays = [play(0, "Report: a dark mass in the left region.", ["Is there a gok?", "Is there a tirp?"]),
-             play(1, "Report: two bright masses and a dark line.", ["Is there a line?", "Is there a gok?"]),  # stated
-             play(2, None, ["Is there a gok?", "Is there a tirp?"]),
-             play(3, "Report: a bright mass.", ["Is there a gok?", "Is there a tirp?", "Is there a zib?"])]
+             play(1, "Report: a bright mass and a dark line.", ["Is there a line?", "Is there a gok?"]),  # stated
+             play(2, None, ["Is there a gok?", "Is there a tirp?"])]
     cfg = from_dict({"game": {"text_questions": True, "answer_types": types}})
-    written, stated, silent, both = write_text_questions(engine, cfg, plays, round_index=0)
+    written, stated, silent = write_text_questions(engine, cfg, plays, round_index=0)
     assert written.samples[0] == plays[0].samples[0] and written.questions[0] == plays[0].questions[0]
     last = written.questions[-1]
     assert last.question in ("Is the mass dark or bright?", "Is the mass bright or dark?")
@@ -138,12 +110,6 @@ def test_questions_written_from_the_text_replace_the_last_candidates_where_none_
     assert sample.logprobs == [0.0] * len(sample.completion_ids)
     assert sample.completion_ids[-1] in processor.tokenizer.all_special_ids
     assert (stated, silent) == (plays[1], plays[2])
-    # with three candidates, a named choice and an existence or a count, and one sampled candidate stays
-    assert both.questions[0] == plays[3].questions[0]
-    assert both.questions[1].question in ("Is the mass bright or dark?", "Is the mass dark or bright?")
-    assert (both.questions[2].question, both.questions[2].reference) in {
-        ("Is there a mass?", "yes"), ("How many masses are there?", "1")}
-    assert all(q.backed_by == STATED for q in both.questions[1:])
     assert write_text_questions(engine, from_dict({"game": {"answer_types": types}}), plays, 0) == plays
 
 

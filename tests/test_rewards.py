@@ -5,7 +5,7 @@ import pytest
 from roles.formats import QuestionCandidate
 from rewards.answerer import answerer_rewards
 from rewards.consistency import agreement, majority_vote
-from rewards.filters import CONTRADICTED, NO_TEXT, STATED, TRUTH, UNSTATED, backing, balance_targets, target_and_keep
+from rewards.filters import NO_TEXT, STATED, TRUTH, UNSTATED, backing, balance_targets, target_and_keep
 from rewards.grounding import grounded_in, text_confirms
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import (
@@ -213,16 +213,6 @@ def test_backing_reads_the_items_text():
     assert backing("Is there a mass?", "no", report) == STATED
     assert backing("Is there a mass?", "yes", report) == UNSTATED
     assert backing("Is there a mass?", "yes", None) == backing("Is there a mass?", "yes", "") == NO_TEXT
-    assert backing("Is there a mass?", "yes", report, "yes_no") == CONTRADICTED
-    assert backing("How many gorps are there?", "1", report, "number") == CONTRADICTED
-    assert backing("How many gorps are there?", "0", report, "number") == UNSTATED  # silence is no statement
-
-
-def test_a_reference_the_text_contradicts_never_trains_the_answerer():
-    """Where the answers agree with a made-up reference, it is still not kept: the text says otherwise."""
-    assert target_and_keep("1", CONTRADICTED, ["1", "1", "1", "2"], ["2"]) == (
-        "1", False, "the item's text answers it otherwise")
-    assert target_and_keep("1", UNSTATED, ["1", "1", "1", "2"], ["2"])[1]
 
 
 def test_balance_targets_equalises_yes_and_no_and_leaves_other_kinds():

@@ -22,13 +22,12 @@ def _samples(texts: list[str]) -> tuple[Sample, ...]:
 
 
 def _play(index: int, reference: str, answers: list[str], question: str = "Is there a red circle?",
-          text: str | None = "A red shape.", blind: list[str] = ("no",)) -> Play:
+          text: str | None = "A red circle.", blind: list[str] = ("no",)) -> Play:
     """One item whose questioner asked one question with `reference`, answered `answers` from the image."""
     item = ImageTextItem(f"item-{index}", Path(f"item-{index}.png"), text, "manifest.jsonl", index)
     completion = format_candidate(question, reference)
-    answer_type = infer_answer_type(reference, question)
-    asked = Question(ASKED, question, reference, answer_type, backing(question, reference, text, answer_type),
-                     completion, _samples(answers), _samples(list(blind)))
+    asked = Question(ASKED, question, reference, infer_answer_type(reference, question),
+                     backing(question, reference, text), completion, _samples(answers), _samples(list(blind)))
     return Play(item, Image.new("RGB", (56, 56)), [], _samples([completion]), (asked,))
 
 
@@ -78,24 +77,6 @@ def test_with_borrowed_questions_targets_balance_per_question():
     assert all("balanced away" in game["why"] for game in games)
 
 
-def test_with_borrowed_questions_no_answer_type_keeps_more_groups_than_the_runner_up():
-    """Three yes/no questions kept both ways (6 groups) against one count question (2 groups): each
-    question's first "yes" and "no" are taken in order until yes/no keeps as many groups as counts."""
-    plays = []
-    for i, question in enumerate(["Is there a red circle?", "Is there a blue square?", "Is there a green star?"]):
-        plays += [_play(2 * i, "yes", ["yes", "yes", "yes", "no"], question, None, ["3"]),
-                  _play(2 * i + 1, "no", ["no", "no", "no", "yes"], question, None, ["3"])]
-    plays += [_play(6, "2", ["2", "2", "2", "1"], "How many circles are there?", None, ["3"]),
-              _play(7, "1", ["1", "1", "1", "2"], "How many circles are there?", None, ["3"])]
-    plays[0] = _borrowed(plays[0], "Is there a green star?", None, "no text", ["no", "no", "yes", "yes"], ["3"])
-    games = score(from_dict({}), plays, round_index=0).games
-    assert [(game["question"], game["kept"]) for game in games if game["kept"]] == [
-        ("Is there a red circle?", True), ("Is there a red circle?", True),
-        ("How many circles are there?", True), ("How many circles are there?", True)]
-    assert [game["why"].split("; ")[-1] for game in games if game["question"] == "Is there a blue square?"] == [
-        "balanced away: more yes_no groups than the runner-up answer type"] * 2
-
-
 def test_score_trusts_a_reference_the_paired_text_states():
     # the answerers' majority says "no" to both; only the first question is stated by its caption
     plays = [_play(0, "yes", ["no", "no", "no", "yes"], "Is there a red circle?", "A red circle and a blue square."),
@@ -103,7 +84,7 @@ def test_score_trusts_a_reference_the_paired_text_states():
              _play(2, "no", ["no", "yes", "yes", "yes"], "Is there a green triangle?", "A red circle.")]
     games = score(from_dict({}), plays, round_index=0).games
     assert [_decided(game) for game in games] == ["the text states it and the answers split on it",
-                                                  "the item's text answers it otherwise",
+                                                  "the answers' majority differs from the reference",
                                                   "the answers' majority differs from the reference"]
 
 
@@ -119,7 +100,7 @@ def test_score_does_not_trust_a_reference_the_paired_text_contradicts():
 @pytest.mark.parametrize("text, decided", [
     (None, ["the image raises the silver label over the blind answers (p 0.75)",
             "the blind answers give the silver label as often"]),
-    ("A red shape.", ["the answers agree with the reference (p 0.75)"] * 2)])
+    ("A red circle.", ["the answers agree with the reference (p 0.75)"] * 2)])
 def test_a_silver_label_is_kept_only_when_the_image_raises_it_over_the_blind_answers(text, decided):
     # both agreed at p = 0.75; the blind answer (always "no") gives the second label as readily. Without
     # text the target is the silver label; with text it is the reference, which the guard leaves alone.
@@ -141,7 +122,7 @@ def test_without_text_a_borrowed_question_trains_on_the_silver_label_balanced_pe
 
 
 def test_the_questioners_groups_hold_its_own_candidates_with_their_rewards_in_order():
-    plays = [_borrowed(_play(0, "yes", ["yes", "yes", "no", "no"], "Is there a red circle?", "A red circle."),
+    plays = [_borrowed(_play(0, "yes", ["yes", "yes", "no", "no"], "Is there a red circle?"),
                        "Is there a blue square?", "no", "stated", ["no", "yes", "no", "no"])]
     unparsed = Question(ASKED, None, None, None, "no text", "gibberish")
     plays.append(Play(plays[0].item, plays[0].image, [], _samples(["gibberish"]), (unparsed,)))
