@@ -150,6 +150,22 @@ def sight(accuracy: dict[str, float], blind_accuracy: dict[str, float]) -> dict[
     return {qtype: accuracy[qtype] - blind_accuracy[qtype] for qtype in accuracy}
 
 
+def sight_by_type(result: dict) -> str:
+    """An evaluation's sight per question type, with accuracy and blind accuracy, in one line.
+
+    Why: the headline sight is a sum over types that can move apart (attribute rising while count
+    falls); the round's log line shows each, so a run that learns to see one type says so.
+
+    Example:
+        >>> sight_by_type({"accuracy": {"all": 0.5, "attribute": 0.75, "count": 0.25},
+        ...                "blind_accuracy": {"all": 0.5, "attribute": 0.5, "count": 0.5},
+        ...                "sight": {"all": 0.0, "attribute": 0.25, "count": -0.25}})
+        'attribute +0.250 (0.750 / 0.500), count -0.250 (0.250 / 0.500)'
+    """
+    return ", ".join(f"{qtype} {value:+.3f} ({result['accuracy'][qtype]:.3f} / {result['blind_accuracy'][qtype]:.3f})"
+                     for qtype, value in result["sight"].items() if qtype != "all")
+
+
 def sight_error(rows: list[dict], hits: list[bool], blind_hits: list[bool]) -> dict[str, float]:
     """The standard error of sight, overall and per question type, paired over the questions: with
     d = hit with the image - hit without it (+1, 0 or -1) per question, SE = stdev(d) / sqrt(n)

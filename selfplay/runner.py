@@ -234,7 +234,7 @@ class RoundEvaluator:
         log.info("evaluation: %d ground-truth questions from %s", len(self.rows), eval_file)
 
     def __call__(self, round_index: int) -> dict:
-        from .evaluate import evaluate
+        from .evaluate import evaluate, sight_by_type
 
         started = time.perf_counter()
         m = self.cfg.model
@@ -242,11 +242,11 @@ class RoundEvaluator:
                           min_pixels=m.min_pixels or None, blind_mode=self.cfg.game.blind_mode)
         append_jsonl(self.output_dir / EVAL_FILE, [{"round": round_index, **result}])
         log.info("eval %s: answerer sight %+.3f +- %.3f (accuracy %.3f, blind %.3f, chance %.3f; in form %.0f%%, "
-                 "blind %.0f%%) on %d questions, %.1fs", "before self-play" if round_index < 0 else
-                 f"after round {round_index + 1}", result["sight"]["all"], result["sight_se"]["all"],
-                 result["accuracy"]["all"], result["blind_accuracy"]["all"],
+                 "blind %.0f%%) on %d questions, %.1fs; by type, sight (accuracy / blind): %s",
+                 "before self-play" if round_index < 0 else f"after round {round_index + 1}", result["sight"]["all"],
+                 result["sight_se"]["all"], result["accuracy"]["all"], result["blind_accuracy"]["all"],
                  result["chance"]["all"], 100 * result["in_form"]["all"], 100 * result["blind_in_form"]["all"],
-                 result["questions"], time.perf_counter() - started)
+                 result["questions"], time.perf_counter() - started, sight_by_type(result))
         flat = {f"eval/{figure}/{k}": v for figure in ("accuracy", "blind_accuracy", "sight", "sight_se", "in_form",
                                                                       "blind_in_form")
                 for k, v in result[figure].items()}

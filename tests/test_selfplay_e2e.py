@@ -2,6 +2,7 @@
 images on disk."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -59,7 +60,8 @@ def _strip_times(rows):
              and "per_second" not in k and "step_time" not in k} for row in rows]
 
 
-def test_two_rounds_train_each_role_in_its_phase_and_record(warm_qwen, shapes_world, tmp_path, phase_log):
+def test_two_rounds_train_each_role_in_its_phase_and_record(warm_qwen, shapes_world, tmp_path, phase_log, caplog):
+    caplog.set_level(logging.INFO, logger="selfplay")
     out = tmp_path / "run"
     history = main(_config(warm_qwen, shapes_world, out))
     assert len(history) == 2
@@ -107,6 +109,11 @@ def test_two_rounds_train_each_role_in_its_phase_and_record(warm_qwen, shapes_wo
         assert e["questions"] == 24 and 0 < e["chance"]["all"] < 1
         assert set(e["accuracy"]) == set(e["blind_accuracy"]) and "count" in e["accuracy"]
     assert metrics[1]["eval/accuracy/all"] == evals[2]["accuracy"]["all"]
+    # the round's log line gives sight per question type, as eval.jsonl holds it
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("eval after round 2")]
+    last = evals[2]
+    assert len(logged) == 1 and (f"count {last['sight']['count']:+.3f} ({last['accuracy']['count']:.3f} / "
+                                 f"{last['blind_accuracy']['count']:.3f})") in logged[0]
     # the last evaluation is that of the saved round's answerer, loaded on its own
     model, processor, role = load_for_eval(out / "rounds" / "0001")
     again = evaluate(model, processor, read_qa(shapes_world / "qa.jsonl")[:24], role=role, max_pixels=56 * 56,
