@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.broad_reading import copy_rows, made_up_word  # noqa: E402
+from selfplay.broad_reading import copy_rows, made_up_word  # noqa: E402
 from benchmarks.image_size import with_image_size  # noqa: E402
 from benchmarks.questioner_probe import questioner_probe  # noqa: E402
 from selfplay.scene import DOMAINS  # noqa: E402

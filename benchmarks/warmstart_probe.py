@@ -1,7 +1,8 @@
 """Does the warm-started base model see its image and read its context? Self-play can only sharpen what
 the base model already does, so this is measured before any learning table.
 
-For a warm-start recipe (steps, source scenes, language domains) it builds the model, then prints:
+For a warm-start recipe (selfplay/shapes_base.py: look and main steps, source scenes, broad reading) it
+builds the model, then prints:
   answerer   accuracy on each domain's held-out QA, with the image and blind (a blank grey image);
              equal numbers mean the model does not use the image;
   questioner on each domain's training items, sampled as self-play samples them: the share of
@@ -9,12 +10,12 @@ For a warm-start recipe (steps, source scenes, language domains) it builds the m
              checked against the scene graph (ground_truth.truth), and whose own reference answer is
              right.
 
-    python benchmarks/warmstart_probe.py --steps 300 --language scan aerial --out /tmp/warm
-    python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
+    python benchmarks/warmstart_probe.py        # SHAPES_RECIPE, the built-in model's (b5's: look 600, main 1000 steps)
+    python benchmarks/warmstart_probe.py --no-reading --no-copying --no-answering --look-steps 0
     python benchmarks/warmstart_probe.py --copy-steps 2500 --copy-framed-steps 1500 --steps 1000 --look-steps 1500 \\
-        --scenes 2000 --reading --copying --copy-frames --answering
+        --copy-frames
     python benchmarks/warmstart_probe.py --model ~/.cache/selfplay/models/shapes-qwen2_vl   # probe only
-    python benchmarks/warmstart_probe.py --image-size 112 --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
+    python benchmarks/warmstart_probe.py --image-size 112
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from benchmarks.image_size import with_image_size  # noqa: E402
 from benchmarks.questioner_probe import questioner_probe  # noqa: E402
 from selfplay.evaluate import evaluate, read_qa  # noqa: E402
 from selfplay.scene import DOMAINS  # noqa: E402
-from selfplay.world import generate  # noqa: E402
+from selfplay.shapes_base import SHAPES_RECIPE  # noqa: E402
 
 
 def copied(base: Path, out: Path, plain_steps: int, framed_steps: int, seed: int) -> Path:
@@ -56,31 +57,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="probe this checkpoint folder instead of building one")
     parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="what the warm start starts from")
-    parser.add_argument("--steps", type=int, default=300)
+    recipe = SHAPES_RECIPE  # the defaults build the built-in model's recipe
+    parser.add_argument("--steps", type=int, default=recipe["steps"], help="steps of the main stage")
     parser.add_argument("--copy-steps", type=int, default=0,
                         help="a copy stage first: this many steps on rows that name made-up words in the world's own "
                              "caption frames (benchmarks/copy_stage.py)")
     parser.add_argument("--copy-framed-steps", type=int, default=0,
                         help="then this many on such rows in made-up frames and places (copy_stage.py --framed-steps)")
-    parser.add_argument("--look-steps", type=int, default=0,
-                        help="a look stage on colour questions first (benchmarks/look_stage.py)")
-    parser.add_argument("--scenes", type=int, default=300, help="source scenes of the warm start")
-    parser.add_argument("--language", nargs="*", default=[], choices=DOMAINS[1:])
-    parser.add_argument("--reading", action="store_true",
-                        help="add broad-vocabulary reading rows, one scene per eight rows (benchmarks/broad_reading.py)")
-    parser.add_argument("--copying", action="store_true",
+    parser.add_argument("--look-steps", type=int, default=recipe["look_steps"],
+                        help="a look stage on colour questions first (selfplay/look_stage.py)")
+    parser.add_argument("--scenes", type=int, default=recipe["scenes"], help="source scenes of the warm start")
+    parser.add_argument("--reading", action=argparse.BooleanOptionalAction, default=recipe["reading"],
+                        help="add broad-vocabulary reading rows, one scene per eight rows (selfplay/broad_reading.py)")
+    parser.add_argument("--copying", action=argparse.BooleanOptionalAction, default=recipe["copying"],
                         help="with --reading, give half of its share to rows that name a made-up word, new in every "
-                             "scene (benchmarks/broad_reading.py: copy_rows)")
-    parser.add_argument("--copy-frames", action="store_true",
+                             "scene (selfplay/broad_reading.py: copy_rows)")
+    parser.add_argument("--copy-frames", action=argparse.BooleanOptionalAction, default=recipe["copy_frames"],
                         help="with --copying, frame the copy rows' facts in made-up words and state absences "
                              "(broad_reading.made_up_frame)")
-    parser.add_argument("--answering", action="store_true",
+    parser.add_argument("--answering", action=argparse.BooleanOptionalAction, default=recipe["answering"],
                         help="add broad-vocabulary answerer rows in varied styles, one scene per eight rows "
-                             "(benchmarks/broad_reading.py)")
+                             "(selfplay/broad_reading.py)")
     parser.add_argument("--image-size", type=int, default=56,
                         help="side in pixels the base is warm-started and probed at (112: 16 image tokens instead of "
                              "4); the saved processor keeps it (benchmarks/image_size.py)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the warm start's training (the order of its rows)")
+    parser.add_argument("--seed", type=int, default=recipe["seed"],
+                        help="seed of the warm start's training (the order of its rows)")
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
     parser.add_argument("--work", type=Path, default=Path("runs/warmstart_probe"))
     parser.add_argument("--cache", default="~/.cache/selfplay")
@@ -96,10 +98,7 @@ def main() -> None:
     from selfplay.builtin import resolve_model_path, resolve_world
     from selfplay.config import ModelConfig
     from selfplay.modeling import load_model_and_processor
-    from selfplay.warmstart import warm_start
-
-    from benchmarks.broad_reading import answering_rows, copy_rows, reading_rows
-    from benchmarks.look_stage import warm_start_with_look
+    from selfplay.shapes_base import build_shapes_base
 
     # the figures hold for the thread count they were made with: b5 built at 1 thread and at 2 differs by 10 points
     report: dict = {"settings": {**{k: str(v) for k, v in vars(args).items()}, "threads": torch.get_num_threads()}}
@@ -107,21 +106,13 @@ def main() -> None:
     if model_dir is None:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
         base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")
-        source = generate(args.work / f"source-{args.scenes}", "source", n=args.scenes, seed=1)
         started = time.perf_counter()
         if args.copy_steps or args.copy_framed_steps:
             base = copied(base, args.work / "copied", args.copy_steps, args.copy_framed_steps, args.seed)
-        def reading(n: int) -> list[dict]:
-            share = n // 16 if args.copying else n // 8
-            return ((reading_rows(share, seed=1) if args.reading else [])
-                    + (copy_rows(share, seed=7, frames=args.copy_frames) if args.copying else [])
-                    + (answering_rows(n // 8, seed=1) if args.answering else []))
-        if args.look_steps:
-            model_dir = warm_start_with_look(base, source, args.out, look_steps=args.look_steps, steps=args.steps,
-                                             language_domains=tuple(args.language), mix_in=reading, seed=args.seed)
-        else:
-            model_dir = warm_start(base, source, args.out, steps=args.steps, language_domains=tuple(args.language),
-                                   mix_in=reading, seed=args.seed)
+        recipe = {"scenes": args.scenes, "scene_seed": SHAPES_RECIPE["scene_seed"], "look_steps": args.look_steps,
+                  "steps": args.steps, "reading": args.reading, "copying": args.copying, "copy_frames": args.copy_frames,
+                  "answering": args.answering, "seed": args.seed}
+        model_dir = build_shapes_base(base, args.work, args.out, recipe)
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model, processor = load_model_and_processor(model_dir, torch.float32)

@@ -4,8 +4,8 @@ No VLM or data set can be downloaded where this project is built, so a run's def
 it can make itself:
 
 * `builtin:tiny-<family>`: a tiny model of that family with random weights (selfplay/tiny_model.py);
-* `builtin:shapes-<family>`: that model warm-started by SHAPES_RECIPE (selfplay/warmstart.py),
-  about 12 minutes on 2 CPU cores the first time;
+* `builtin:shapes-<family>`: that model warm-started by SHAPES_RECIPE (selfplay/shapes_base.py),
+  about 17 minutes on 2 CPU cores the first time;
 * `builtin:shapes-<domain>[-eval]`: a split of the shapes world (selfplay/world.py), as WORLD_SPLITS
   gives it; `data.source` plays on its manifest, `eval.data` evaluates on its qa.jsonl.
 
@@ -19,10 +19,10 @@ import logging
 from pathlib import Path
 
 from .config import BUILTIN_PREFIX, ModelConfig
+from .shapes_base import SHAPES_RECIPE
 
-# How `builtin:shapes-<family>` is warm-started. A cached model that was built with another recipe is
-# built again, so a change here reaches every user's cache.
-SHAPES_RECIPE = {"scenes": 2000, "seed": 1, "steps": 1000, "language_domains": ["scan", "aerial"]}
+# A cached `builtin:shapes-<family>` built by another recipe than SHAPES_RECIPE is built again, so a
+# change there reaches every user's cache.
 RECIPE_FILE = "selfplay_recipe.json"
 # Seed and size of each built-in split. The eval split's 500 images (2000 questions) let an evaluation's
 # sight be read to about 1 point (selfplay.evaluate.sight_error); its first 100 are the 100 it held
@@ -34,7 +34,7 @@ log = logging.getLogger("selfplay.builtin")
 def resolve_model_path(cfg: ModelConfig, cache_dir: str | Path) -> Path:
     """A checkpoint folder. Built-in names are built once into the cache, offline:
     `builtin:tiny-<family>` has random weights; `builtin:shapes-<family>` is that model warm-started
-    by SHAPES_RECIPE (about 12 minutes on 2 CPU cores the first time)."""
+    by SHAPES_RECIPE (about 17 minutes on 2 CPU cores the first time)."""
     if not cfg.path.startswith(BUILTIN_PREFIX):
         return Path(cfg.path).expanduser()
     from .tiny_model import FAMILIES, build_tiny_vlm
@@ -54,15 +54,12 @@ def resolve_model_path(cfg: ModelConfig, cache_dir: str | Path) -> Path:
     warm = models / name
     recipe = warm / RECIPE_FILE
     if not recipe.is_file() or json.loads(recipe.read_text()) != SHAPES_RECIPE:
-        from .warmstart import warm_start
-        from .world import generate
+        from .shapes_base import build_shapes_base
 
-        log.info("warm-starting %s on the shapes world's source domain into %s (first use only: about %d "
-                 "steps, 12 minutes on 2 CPU cores)", tiny, warm, SHAPES_RECIPE["steps"])
-        world = generate(Path(cache_dir).expanduser() / "data" / f"warmstart-source-{SHAPES_RECIPE['scenes']}",
-                         "source", n=SHAPES_RECIPE["scenes"], seed=SHAPES_RECIPE["seed"])
-        warm_start(tiny, world, warm, steps=SHAPES_RECIPE["steps"],
-                   language_domains=tuple(SHAPES_RECIPE["language_domains"]))
+        log.info("warm-starting %s on the shapes world's source domain into %s (first use only: %d look and %d "
+                 "main steps, about 17 minutes on 2 CPU cores)", tiny, warm, SHAPES_RECIPE["look_steps"],
+                 SHAPES_RECIPE["steps"])
+        build_shapes_base(tiny, Path(cache_dir).expanduser() / "data" / "warmstart", warm, SHAPES_RECIPE)
         recipe.write_text(json.dumps(SHAPES_RECIPE))
     return warm
 

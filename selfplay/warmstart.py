@@ -4,8 +4,9 @@ Self-play cannot start from a model that never produces a parseable question. Wi
 checkpoints an instruction-tuned VLM already follows the format; a random tiny model does not, so
 this recipe fine-tunes it (TRL's SFTTrainer, full weights) on source-domain captions and
 ground-truth QA written in exactly the roles' formats. The result is an ordinary checkpoint folder.
-Target domains (scan, aerial) give at most text (`language_rows`): no target image is ever seen
-here, and no answer about one; adapting to them is what self-play is for.
+Target domains (scan, aerial) give nothing, not even their words: no target image is seen here, no
+answer about one, and no caption in their vocabulary; adapting to them is what self-play is for.
+What the built-in model knows beyond source comes from a broad vocabulary (selfplay/shapes_base.py).
 """
 
 from __future__ import annotations
@@ -69,42 +70,12 @@ def warmstart_rows(data_dir: str | Path, seed: int = 0, per_image: int = 4) -> l
     return rows
 
 
-def language_rows(domains: tuple[str, ...], n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
-    """Questioner rows from the captions and questions of `domains`, with a blank image: text only.
-
-    Why: a pretrained VLM has read the language of radiology reports and remote-sensing captions, so
-    on such data its questioner can ask about what the text names. The tiny model has read nothing,
-    and it does not learn to copy unseen words from its context in a few CPU minutes (made-up-word
-    copies taught it to invent words: docs/learning.md). These rows give it that reading knowledge
-    and nothing more: scenes are drawn but never rendered, the image is blank grey, and there are
-    no answerer rows, so it sees no target image and no answer about one.
-    """
-    from PIL import Image
-
-    from .ground_truth import questions
-    from .images import BLANK_GREY
-    from .scene import caption, make_scene
-
-    blank = Image.new("RGB", (56, 56), BLANK_GREY)
-    rows = []
-    for domain in domains:
-        for i in range(n):
-            key = f"warmstart-language/{domain}/{seed}/{i}"
-            scene = make_scene(random.Random(f"{key}/scene"), domain)
-            text = caption(scene, random.Random(f"{key}/text"))
-            rows += [questioner_row(text, qa.question, qa.answer, blank)
-                     for qa in questions(scene, random.Random(f"{key}/qa"), per_scene)
-                     if grounded_in(qa.question, text, WORLD_QUESTION_WORDS)]
-    random.Random(seed).shuffle(rows)
-    return rows
-
-
 def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, steps: int = 300,
-               language_domains: tuple[str, ...] = (), mix_in: Callable[[int], list[dict]] | None = None,
-               batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0) -> Path:
-    """Fine-tune `base_path` on the world at `data_dir` (plus `language_rows(language_domains)`, one
-    row in nine) and save the result to `out_dir`. `mix_in(n)` returns rows an experiment adds to the
-    recipe's `n` (benchmarks/look_stage.py adds colour questions); the default recipe adds none."""
+               mix_in: Callable[[int], list[dict]] | None = None, batch_size: int = 32, learning_rate: float = 1e-3,
+               seed: int = 0) -> Path:
+    """Fine-tune `base_path` on the world at `data_dir` and save the result to `out_dir`. `mix_in(n)`
+    returns rows added to the world's `n` (selfplay/shapes_base.py adds colour questions and broad
+    reading)."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -114,8 +85,6 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
     model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32, **NO_HUB_KERNELS)
     processor = AutoProcessor.from_pretrained(base_path)
     rows = warmstart_rows(data_dir, seed)
-    if language_domains:
-        rows += language_rows(language_domains, n=len(rows) // 8, seed=seed)
     if mix_in:
         rows += mix_in(len(rows))
     random.Random(seed).shuffle(rows)

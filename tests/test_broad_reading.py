@@ -4,7 +4,7 @@ that holds none of the target domains' nouns."""
 import random
 import re
 
-from benchmarks.broad_reading import NOUNS, reading_rows
+from selfplay.broad_reading import NOUNS, reading_rows
 from rewards.grounding import grounded_in
 from roles.formats import ANSWER_TYPES
 from roles.questioner import parse_candidate
@@ -32,7 +32,7 @@ def test_reading_rows_are_text_only_questioner_rows_in_a_broad_vocabulary_withou
 
 
 def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_ask_colours_only_where_drawn():
-    from benchmarks.broad_reading import BASIC_COLOURS, answering_rows
+    from selfplay.broad_reading import BASIC_COLOURS, answering_rows
     from roles.answerer import parse_answer
     from selfplay.images import BLANK_GREY
 
@@ -57,7 +57,7 @@ def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_ask_colours_only_wh
 
 
 def test_copy_rows_name_a_new_made_up_word_in_every_scene_and_ask_about_it():
-    from benchmarks.broad_reading import copy_rows
+    from selfplay.broad_reading import copy_rows
 
     rows = copy_rows(n=60, seed=0)
     assert rows and [r["completion"] for r in rows] == [r["completion"] for r in copy_rows(n=60, seed=0)]
@@ -72,7 +72,7 @@ def test_copy_rows_name_a_new_made_up_word_in_every_scene_and_ask_about_it():
 
 
 def test_copy_rows_take_their_made_up_words_from_the_word_function_given():
-    from benchmarks.broad_reading import copy_rows, made_up_word
+    from selfplay.broad_reading import copy_rows, made_up_word
     from benchmarks.copy_stage import piece_word
 
     rows = copy_rows(n=30, seed=0, word=lambda rng: "zq" + made_up_word(rng))
@@ -85,7 +85,7 @@ def test_copy_rows_take_their_made_up_words_from_the_word_function_given():
 
 
 def test_framed_copy_rows_put_the_same_facts_in_made_up_frames_and_name_only_absent_kinds_as_absent():
-    from benchmarks.broad_reading import copy_rows, facts_of, made_up_frame, made_up_word
+    from selfplay.broad_reading import copy_rows, facts_of, made_up_frame, made_up_word
     from selfplay.scene import caption, make_scene
 
     framed = copy_rows(n=80, seed=0, frames=True, word=lambda rng: "zq" + made_up_word(rng))

@@ -54,3 +54,26 @@ def test_writers_sharing_a_cache_never_trip_over_each_others_partial_file(tmp_pa
         list(pool.map(write, range(8)))  # re-raises any writer's error
     assert target.read_text() in {f"writer {i}\n" * 100 for i in range(8)}
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.jsonl"]  # no partial file left behind
+
+
+def test_the_shapes_model_is_built_by_its_recipe_once_and_again_when_the_recipe_changes(tmp_path, monkeypatch,
+                                                                                         caplog):
+    # the real SHAPES_RECIPE takes about 17 minutes; a recipe of a few steps goes through the same stages
+    import json
+
+    from selfplay import builtin
+
+    recipe = {"scenes": 8, "scene_seed": 1, "look_steps": 3, "steps": 2, "reading": True, "copying": True,
+              "copy_frames": False, "answering": True, "seed": 0}
+    monkeypatch.setattr(builtin, "SHAPES_RECIPE", recipe)
+    caplog.set_level("INFO", logger="selfplay")
+    model = ModelConfig(path="builtin:shapes-qwen2_vl")
+    warm = resolve_model_path(model, tmp_path)
+    assert warm == tmp_path / "models" / "shapes-qwen2_vl" and (warm / "model.safetensors").is_file()
+    assert json.loads((warm / builtin.RECIPE_FILE).read_text()) == recipe
+    assert any("look stage" in r.getMessage() for r in caplog.records)  # the look stage ran first
+    built = (warm / "model.safetensors").stat().st_mtime_ns
+    assert resolve_model_path(model, tmp_path) == warm and (warm / "model.safetensors").stat().st_mtime_ns == built
+    monkeypatch.setattr(builtin, "SHAPES_RECIPE", {**recipe, "steps": 3})
+    resolve_model_path(model, tmp_path)
+    assert (warm / "model.safetensors").stat().st_mtime_ns != built  # another recipe: built again

@@ -8,7 +8,7 @@ import torch
 def test_copy_stage_trains_plain_then_framed_rows_in_chunks_and_reports_each(tiny_qwen, caplog):
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from benchmarks.broad_reading import copy_rows, made_up_word
+    from selfplay.broad_reading import copy_rows, made_up_word
     from benchmarks.copy_stage import copy_stage
 
     model = AutoModelForImageTextToText.from_pretrained(tiny_qwen, dtype=torch.float32)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from benchmarks.look_stage import colour_rows, warm_start_with_look
+from selfplay.look_stage import colour_rows, warm_start_with_look
 from selfplay.scene import PALETTE
 
 

@@ -1,11 +1,9 @@
-"""The warm start's look stage, an experiment the default recipe does not use (docs/learning.md).
+"""The look stage of the built-in shapes model's warm start (selfplay/shapes_base.py).
 
 The look stage trains on colour questions about one circle (`colour_rows`) alone before the warm
-start's main stage, then keeps one colour row in eight in it. It made a base that reads source and
-aerial images but answers some question forms with colour words, so SHAPES_RECIPE
-(selfplay/builtin.py) leaves it out; benchmarks/warmstart_probe.py runs it with --look-steps:
-
-    python benchmarks/warmstart_probe.py --steps 1000 --look-steps 900 --scenes 2000 --language scan aerial
+start's main stage, then keeps one colour row in eight in it: a tiny model learns to read its image
+tokens through a sudden transition that this one visual task crosses in under a hundred steps and
+the world's full mixture does not cross in 700 (docs/learning.md, "A look stage makes it see").
 """
 
 from __future__ import annotations
@@ -19,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from selfplay.scene import PALETTE, article
-from selfplay.warmstart import answerer_row, train_sft, warm_start
+from .scene import PALETTE, article
+from .warmstart import answerer_row, train_sft, warm_start
 
 log = logging.getLogger("selfplay.warmstart.look")
 
@@ -45,7 +43,7 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = F
     for _ in range(n):
         colour, radius = rng.choice(colours), rng.randint(10, 16)
         x, y = rng.randint(radius, 55 - radius), rng.randint(radius, 55 - radius)
-        image = _background(rng) if varied else Image.new("RGB", (56, 56), (255, 255, 255))
+        image = background(rng) if varied else Image.new("RGB", (56, 56), (255, 255, 255))
         ImageDraw.Draw(image).ellipse([x - radius, y - radius, x + radius, y + radius], fill=PALETTE["source"][colour])
         other = rng.choice([c for c in colours if c != colour])
         asked = colour if rng.random() < 0.5 else other
@@ -62,7 +60,7 @@ def colour_rows(n: int, seed: int = 0, every_form: bool = True, varied: bool = F
     return rows
 
 
-def _background(rng: random.Random):
+def background(rng: random.Random):
     """A 56 px field of a random colour with smooth shading and pixel noise (no two pixels alike)."""
     noise = np.random.default_rng(rng.getrandbits(32))
     base = np.array([rng.randint(40, 230) for _ in range(3)], dtype=float)
@@ -81,7 +79,7 @@ def look_stage(base_path: str | Path, out_dir: str | Path, steps: int, *, batch_
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from selfplay.modeling import NO_HUB_KERNELS
+    from .modeling import NO_HUB_KERNELS
 
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32, **NO_HUB_KERNELS)
@@ -98,8 +96,7 @@ def look_stage(base_path: str | Path, out_dir: str | Path, steps: int, *, batch_
 
 
 def warm_start_with_look(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, look_steps: int,
-                         steps: int = 300, language_domains: tuple[str, ...] = (), batch_size: int = 32,
-                         learning_rate: float = 1e-3, seed: int = 0,
+                         steps: int = 300, batch_size: int = 32, learning_rate: float = 1e-3, seed: int = 0,
                          mix_in: Callable[[int], list[dict]] | None = None) -> Path:
     """`look_stage` for `look_steps`, then `selfplay.warmstart.warm_start` from its result, with one
     colour row on a varied background per eight of the recipe's rows (and what `mix_in` adds)."""
@@ -107,5 +104,4 @@ def warm_start_with_look(base_path: str | Path, data_dir: str | Path, out_dir: s
         looked = look_stage(base_path, scratch, look_steps, batch_size=batch_size, learning_rate=learning_rate,
                             seed=seed)
         return warm_start(looked, data_dir, out_dir, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                          steps=steps, language_domains=language_domains,
-                          mix_in=lambda n: colour_rows(n // 8, seed + 2, varied=True) + (mix_in(n) if mix_in else []))
+                          steps=steps, mix_in=lambda n: colour_rows(n // 8, seed + 2, varied=True) + (mix_in(n) if mix_in else []))

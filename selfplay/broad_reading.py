@@ -1,6 +1,6 @@
-"""Broad words for the warm start, an experiment the default recipe does not use yet (docs/learning.md,
-issue 16, parts 1 and 5): what a pretrained VLM brings to a domain nobody planned for, without the
-targets' words.
+"""Broad words for the warm start of the built-in shapes model (selfplay/shapes_base.py): what a
+pretrained VLM brings to a domain nobody planned for, without the targets' words (issue 16, parts 1
+and 5).
 
 * `reading_rows`: text-only questioner rows whose captions and questions name broad nouns (NOUNS) and
   attribute words: a pretrained questioner has read about ten thousand things. Measured (1000
@@ -13,8 +13,6 @@ targets' words.
 
 NOUNS holds none of the shapes world's target nouns (a test checks it), so on the targets the base
 meets their nouns first, as on a domain nobody planned for.
-
-    python benchmarks/warmstart_probe.py --steps 1000 --look-steps 600 --scenes 2000 --reading --copying --answering
 """
 
 from __future__ import annotations
@@ -97,7 +95,7 @@ def _article(a: str, first: str) -> str:
 def reading_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
     """Questioner rows for `n` source scenes, drawn but never rendered, renamed into the broad
     vocabulary; the image is blank grey and there is no answerer row: text only."""
-    from selfplay.scene import PALETTE, SHAPES
+    from .scene import PALETTE, SHAPES
 
     return _renamed_questioner_rows(
         n, f"warmstart-reading/{seed}", per_scene, seed,
@@ -111,10 +109,11 @@ def _renamed_questioner_rows(n: int, stream: str, per_scene: int, seed: int, nam
     from PIL import Image
 
     from rewards.grounding import grounded_in
-    from selfplay.ground_truth import questions
-    from selfplay.images import BLANK_GREY
-    from selfplay.scene import caption, make_scene
-    from selfplay.warmstart import WORLD_QUESTION_WORDS, questioner_row
+
+    from .ground_truth import questions
+    from .images import BLANK_GREY
+    from .scene import caption, make_scene
+    from .warmstart import WORLD_QUESTION_WORDS, questioner_row
 
     blank = Image.new("RGB", (56, 56), BLANK_GREY)
     rows = []
@@ -155,13 +154,13 @@ def styled(scene, fills: dict[str, tuple[int, int, int]], style: str, rng: rando
     import numpy as np
     from PIL import Image, ImageDraw
 
-    from benchmarks.look_stage import _background
-    from selfplay.images import BLANK_GREY
-    from selfplay.scene import _SOURCE_BACKGROUNDS, _draw
+    from .images import BLANK_GREY
+    from .look_stage import background
+    from .scene import _SOURCE_BACKGROUNDS, _draw
 
     if style == "blank":
         return Image.new("RGB", (scene.size, scene.size), BLANK_GREY)
-    page = _background(rng) if style == "field" else Image.new(
+    page = background(rng) if style == "field" else Image.new(
         "RGB", (scene.size, scene.size), _SOURCE_BACKGROUNDS[scene.seed % len(_SOURCE_BACKGROUNDS)])
     draw = ImageDraw.Draw(page)
     for obj in scene.objects:
@@ -208,9 +207,9 @@ def answering_rows(n: int, seed: int = 0, per_scene: int = 2) -> list[dict]:
     page, the answer a question usually has) and nothing about the targets: colours are drawn as
     their words say, a grey or blank page is never asked a colour, the nouns hold none of the targets'.
     """
-    from selfplay.ground_truth import questions
-    from selfplay.scene import PALETTE, SHAPES, make_scene
-    from selfplay.warmstart import answerer_row
+    from .ground_truth import questions
+    from .scene import PALETTE, SHAPES, make_scene
+    from .warmstart import answerer_row
 
     rows = []
     for i in range(n):
@@ -250,7 +249,7 @@ def facts_of(text: str) -> str:
     >>> facts_of("A red circle on a plain background.")
     'a red circle'
     """
-    from selfplay.scene import _TEMPLATES
+    from .scene import _TEMPLATES
 
     for template in _TEMPLATES["source"]:
         pattern = re.escape(template).replace(r"\{facts\}", "(.+)").replace(r"\{Facts\}", "(.+)")
@@ -274,7 +273,7 @@ def made_up_frame(word: Callable[[random.Random], str]):
     are there?"). With frames and places as new as the objects, what tells an object apart is its
     place after "a", "an" or a number, on any domain.
     """
-    from selfplay.scene import SHAPES
+    from .scene import SHAPES
 
     def reframe(text: str, scene, rng: random.Random) -> str:
         facts = facts_of(text)
@@ -313,7 +312,7 @@ def copy_rows(n: int, seed: int = 0, per_scene: int = 2, word: Callable[[random.
     every row, copying is the only way to lower the loss, and it is learned, like reading the image
     tokens, through a sudden drop in the loss after a plateau (docs/learning.md).
     """
-    from selfplay.scene import PALETTE, SHAPES
+    from .scene import PALETTE, SHAPES
 
     def made_up(rng: random.Random) -> dict[str, str]:
         names = {}
