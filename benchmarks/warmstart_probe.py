@@ -110,8 +110,8 @@ def main() -> None:
         if args.copy_steps or args.copy_framed_steps:
             base = copied(base, args.work / "copied", args.copy_steps, args.copy_framed_steps, args.seed)
         recipe = {"scenes": args.scenes, "scene_seed": SHAPES_RECIPE["scene_seed"], "look_steps": args.look_steps,
-                  "steps": args.steps, "reading": args.reading, "copying": args.copying, "copy_frames": args.copy_frames,
-                  "answering": args.answering, "seed": args.seed}
+                  "steps": args.steps, "reading": args.reading, "copying": args.copying,
+                  "copy_frames": args.copy_frames, "answering": args.answering, "seed": args.seed}
         model_dir = build_shapes_base(base, args.work, args.out, recipe)
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

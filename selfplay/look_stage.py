@@ -103,5 +103,8 @@ def warm_start_with_look(base_path: str | Path, data_dir: str | Path, out_dir: s
     with tempfile.TemporaryDirectory(prefix="selfplay-look-") as scratch:
         looked = look_stage(base_path, scratch, look_steps, batch_size=batch_size, learning_rate=learning_rate,
                             seed=seed)
+        def look_rows(n: int) -> list[dict]:
+            return colour_rows(n // 8, seed + 2, varied=True) + (mix_in(n) if mix_in else [])
+
         return warm_start(looked, data_dir, out_dir, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                          steps=steps, mix_in=lambda n: colour_rows(n // 8, seed + 2, varied=True) + (mix_in(n) if mix_in else []))
+                          steps=steps, mix_in=look_rows)
