@@ -20,9 +20,9 @@ The defaults are the instrument's budget (issue 16, docs/learning.md "Covered ch
 image tokens), 128 items a round, 16 answerer steps at lr 2.5e-4, LoRA rank 16 on every linear layer of the
 language model, the vision tower and the merger, 4 blind answers, named choices covered, questions written
 from the text where the questioner states nothing (docs/learning.md "A lent GPU ... questions written from
-the text"), 2000 held-out questions every 10 rounds. At that budget supervised GRPO teaches scan's and aerial's attribute questions
-from base b5; at the earlier one (10 rounds of 16 items, language attention only) no arm gained sight. They
-stay here: the product's defaults for a real VLM did not change with them.
+the text"), 2000 held-out questions every 10 rounds. At that budget supervised GRPO teaches scan's and
+aerial's attribute questions from base b5; at the earlier one (10 rounds of 16 items, language attention
+only) no arm gained sight. They stay here: the product's defaults for a real VLM did not change with them.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="probe this checkpoint folder instead of building one")
     parser.add_argument("--base", default="builtin:tiny-qwen2_vl", help="what the warm start starts from")
-    recipe = SHAPES_RECIPE  # the defaults build the built-in model's recipe
+    recipe = SHAPES_RECIPE  # the defaults build the built-in model's recipe, option by option
     parser.add_argument("--steps", type=int, default=recipe["steps"], help="steps of the main stage")
     parser.add_argument("--copy-steps", type=int, default=0,
                         help="a copy stage first: this many steps on rows that name made-up words in the world's own "
@@ -109,9 +109,8 @@ def main() -> None:
         started = time.perf_counter()
         if args.copy_steps or args.copy_framed_steps:
             base = copied(base, args.work / "copied", args.copy_steps, args.copy_framed_steps, args.seed)
-        recipe = {"scenes": args.scenes, "scene_seed": SHAPES_RECIPE["scene_seed"], "look_steps": args.look_steps,
-                  "steps": args.steps, "reading": args.reading, "copying": args.copying,
-                  "copy_frames": args.copy_frames, "answering": args.answering, "seed": args.seed}
+        # every key of the recipe is an option of the same name, but the scenes' seed
+        recipe = {key: getattr(args, key, value) for key, value in SHAPES_RECIPE.items()}
         model_dir = build_shapes_base(base, args.work, args.out, recipe)
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
