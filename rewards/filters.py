@@ -47,28 +47,20 @@ def target_and_keep(
         TRUTH:              target = reference, kept when the group splits on it,
                             0 < agreement(group, reference) < 1: a group all right or all wrong
                             has no advantage and would only cost the learner a pass.
-        STATED:             target = reference (the text is the questioner's evidence), kept when
+        STATED or UNSTATED: target = reference (the text is the questioner's evidence), kept when
                             in_band and the silver label matches it (two sources agree), or when
-                            the group splits on it, 0 < agreement(group, reference) < 1 (the text
-                            says so; the answerer has something to learn).
-        UNSTATED:           target = reference, kept when in_band, the silver label matches it, and
-                            the image raises it (`image_raises`): the text does not back it, so the
-                            answers' agreement is the only evidence, and it counts only where it
-                            comes from the image. On scan, 200 of the 400 count targets of rounds
-                            10-19 were "1" to nonsense nouns ("How many gles are there?"), agreed to
-                            as readily blind, and count fell from 0.33 to 0.11 (stop 41).
+                            STATED and the group splits on it, 0 < agreement(group, reference) < 1
+                            (the text says so; the answerer has something to learn).
         NO_TEXT:            target = silver, kept when in_band, the silver label matches the
-                            questioner's reference (if any), and the image raises it. A label the
+                            questioner's reference (if any), and the image raises it:
+                            agreement(blind_answers, silver) < agreement(answers, silver). A label the
                             answerer made itself and gives as readily blind is its own prior (on
-                            images alone, "1" to every count made it collapse).
-    With no blind answers nothing shows that the image matters, so neither UNSTATED nor NO_TEXT
-    keeps anything.
+                            images alone, "1" to every count made it collapse); with no blind
+                            answers nothing shows that the image matters, so it is not kept.
 
     Example:
         >>> target_and_keep("yes", "unstated", ["yes", "yes", "no", "yes"], ["no"])
-        ('yes', True, 'the answers agree with the reference, and the image raises it (p 0.75)')
-        >>> target_and_keep("1", "unstated", ["1", "1", "0", "1"], ["1", "1", "1", "0"])
-        ('1', False, 'the blind answers give the reference as often')
+        ('yes', True, 'the answers agree with the reference (p 0.75)')
         >>> target_and_keep("2", "stated", ["3", "3", "3", "2"], [])
         ('2', True, 'the text states it and the answers split on it')
         >>> target_and_keep(None, "no text", ["no", "no", "no", "yes"], ["no", "no"])
@@ -94,37 +86,17 @@ def target_and_keep(
             return silver, False, "the silver label differs from the questioner's reference"
         if not blind_answers:
             return silver, False, "no blind answers to show that the image matters"
-        if not image_raises(answers, blind_answers, silver):
+        if not agreement(blind_answers, silver) < agreement(answers, silver):
             return silver, False, "the blind answers give the silver label as often"
         return silver, True, f"the image raises the silver label over the blind answers (p {p:.2f})"
     if in_band and (silver is None or answers_match(reference, silver)):
-        if backed_by == STATED:
-            return reference, True, f"the answers agree with the reference (p {p:.2f})"
-        if not blind_answers:
-            return reference, False, "no blind answers to show that the image matters"
-        if not image_raises(answers, blind_answers, reference):
-            return reference, False, "the blind answers give the reference as often"
-        return reference, True, f"the answers agree with the reference, and the image raises it (p {p:.2f})"
+        return reference, True, f"the answers agree with the reference (p {p:.2f})"
     if backed_by == STATED and answers_split(group, reference):
         return reference, True, "the text states it and the answers split on it"
     if backed_by == STATED:
         return reference, False, "the text states it but the answers do not split on it"
     return reference, False, (f"p {p:.2f} is outside keep_band" if not in_band
                               else "the answers' majority differs from the reference")
-
-
-def image_raises(answers: Sequence[str | None], blind_answers: Sequence[str | None], target: str | None) -> bool:
-    """True when the answers given with the image say `target` more often than those given blind:
-    agreement(blind_answers, target) < agreement(answers, target).
-
-    Why: an answer said as often without the image is a prior; training towards it teaches the
-    answerer nothing about what it sees.
-
-    Example:
-        >>> image_raises(["2", "2", "3"], ["3", "3"], "2"), image_raises(["2", "3"], ["2", "3"], "2")
-        (True, False)
-    """
-    return agreement(blind_answers, target) < agreement(answers, target)
 
 
 def answers_split(answers: Sequence[str | None], target: str) -> bool:

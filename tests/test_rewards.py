@@ -172,8 +172,8 @@ def test_answerer_rewards():
 def test_target_and_keep_band_edges_are_inclusive(p, kept):
     n = 100
     answers = ["2"] * round(p * n) + [str(i) for i in range(10, 10 + n - round(p * n))]  # "2" is the majority
-    assert target_and_keep("2", UNSTATED, answers, ["9"])[1] is kept
-    assert target_and_keep("2", UNSTATED, answers, ["9"], band=(0.0, 1.0))[1]
+    assert target_and_keep("2", UNSTATED, answers, [])[1] is kept
+    assert target_and_keep("2", UNSTATED, answers, [], band=(0.0, 1.0))[1]
 
 
 def test_target_and_keep_with_text_targets_the_reference():
@@ -184,16 +184,9 @@ def test_target_and_keep_with_text_targets_the_reference():
     # nothing to teach when no answer, or every answer, already gives it
     assert target_and_keep("2", STATED, ["3"] * 4, [])[1] is False
     assert target_and_keep("2", STATED, ["2"] * 4, [])[1] is False
-    # the answers agreeing with a stated reference keep it, whatever the blind answers say
-    assert target_and_keep("2", STATED, ["2", "2", "3", "3"], ["2", "2"]) == (
-        "2", True, "the answers agree with the reference (p 0.50)")
-    # an unstated one only where the image raises it: the answers' agreement is then the only evidence
-    assert target_and_keep("2", UNSTATED, ["2", "2", "3", "3"], ["2", "3", "3"]) == (
-        "2", True, "the answers agree with the reference, and the image raises it (p 0.50)")
+    # the answers agreeing with it keep it, stated or not, and the blind answers do not matter
     assert target_and_keep("2", UNSTATED, ["2", "2", "3", "3"], ["2", "2"]) == (
-        "2", False, "the blind answers give the reference as often")
-    assert target_and_keep("2", UNSTATED, ["2", "2", "3", "3"], []) == (
-        "2", False, "no blind answers to show that the image matters")
+        "2", True, "the answers agree with the reference (p 0.50)")
 
 
 def test_target_and_keep_without_text_targets_the_silver_label_that_needs_the_image():

@@ -44,9 +44,7 @@ def _decided(game: dict) -> str:
 
 def test_score_balances_the_kept_targets_into_the_answerer_groups():
     # three "yes" references and one "no", each agreed by the answerer's majority (p = 0.75)
-    # (the "no" is not stated by "A red circle.", so it is kept only because the blind answer says "yes")
-    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"]) for i in range(3)] + [_play(3, "no", ["no", "no", "no", "yes"],
-                                                                                      blind=["yes"])]
+    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"]) for i in range(3)] + [_play(3, "no", ["no", "no", "no", "yes"])]
     scored = score(from_dict({}), plays, round_index=0)
     assert len(scored.answerer_groups) == sum(game["kept"] for game in scored.games) == 2
     assert [(game["target"], game["kept"]) for game in scored.games] == [("yes", True), ("yes", False), ("yes", False),
@@ -62,21 +60,20 @@ def test_without_borrowed_questions_targets_balance_per_answer_type():
     # "yes" to the circle and "no" to the square, each twice: balanced as yes/no (no borrowed questions
     # here, so no question meets two images and balancing by question would keep nothing)
     plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?") for i in range(2)]
-    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?", blind=["yes"]) for i in range(2, 4)]
+    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?") for i in range(2, 4)]
     assert len(score(from_dict({}), plays, round_index=0).answerer_groups) == 4
 
 
 def test_with_borrowed_questions_targets_balance_per_question():
     # the same four, plus one borrowed question: now each question must give a yes and a no
     plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], "Is there a red circle?") for i in range(2)]
-    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?", blind=["yes"]) for i in range(2, 4)]
+    plays += [_play(i, "no", ["no", "no", "no", "yes"], "Is there a blue square?") for i in range(2, 4)]
     plays[0] = _borrowed(plays[0], "Is there a green star?", "no", "stated", ["no", "yes", "no", "yes"])
     games = score(from_dict({}), plays, round_index=0).games
     assert [game["kept"] for game in games] == [False, False, False, False, False]
     assert [_decided(game) for game in games] == ["the answers agree with the reference (p 0.75)",
-                                                  "the answers agree with the reference (p 0.50)",
-                                                  "the answers agree with the reference (p 0.75)"] + [
-        "the answers agree with the reference, and the image raises it (p 0.75)"] * 2
+                                                  "the answers agree with the reference (p 0.50)"] + [
+        "the answers agree with the reference (p 0.75)"] * 3
     assert all("balanced away" in game["why"] for game in games)
 
 
@@ -103,12 +100,10 @@ def test_score_does_not_trust_a_reference_the_paired_text_contradicts():
 @pytest.mark.parametrize("text, decided", [
     (None, ["the image raises the silver label over the blind answers (p 0.75)",
             "the blind answers give the silver label as often"]),
-    ("A red circle.", ["the answers agree with the reference (p 0.75)",
-                       "the blind answers give the reference as often"])])
-def test_a_label_is_kept_only_when_the_image_raises_it_over_the_blind_answers(text, decided):
+    ("A red circle.", ["the answers agree with the reference (p 0.75)"] * 2)])
+def test_a_silver_label_is_kept_only_when_the_image_raises_it_over_the_blind_answers(text, decided):
     # both agreed at p = 0.75; the blind answer (always "no") gives the second label as readily. Without
-    # text the target is the silver label; with text it is the reference: the text states the first
-    # ("A red circle."), which needs no more, but not the second, whose only evidence is the answers.
+    # text the target is the silver label; with text it is the reference, which the guard leaves alone.
     plays = [_play(0, "yes", ["yes", "yes", "yes", "no"], text=text), _play(1, "no", ["no", "no", "no", "yes"], text=text)]
     assert [_decided(game) for game in score(from_dict({}), plays, round_index=0).games] == decided
 
