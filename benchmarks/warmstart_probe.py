@@ -109,7 +109,7 @@ def main() -> None:
         started = time.perf_counter()
         if args.copy_steps or args.copy_framed_steps:
             base = copied(base, args.work / "copied", args.copy_steps, args.copy_framed_steps, args.seed)
-        # every key of the recipe is an option of the same name, but the scenes' seed
+        # every key of the recipe is an option of the same name, but the scenes' seed and the rows' number
         recipe = {key: getattr(args, key, value) for key, value in SHAPES_RECIPE.items()}
         model_dir = build_shapes_base(base, args.work, args.out, recipe)
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)

@@ -22,8 +22,14 @@ QUESTION_FRAME_WORDS = frozenset("""
 
 
 def content_words(text: str, ignore: frozenset[str] = QUESTION_FRAME_WORDS) -> set[str]:
-    """Lower-case words of `text` not in `ignore`, with a plural "s" stripped (nodules -> nodule)."""
-    return {word.rstrip("s") for word in re.findall(r"[a-z]+", text.lower()) if word not in ignore}
+    """Lower-case words of `text` not in `ignore`, in the singular (`singular`: nodules -> nodule,
+    masses -> mass).
+
+    Example:
+        >>> sorted(content_words("Two masses and a nodule; no glass."))
+        ['glass', 'mass', 'no', 'nodule', 'two']
+    """
+    return set(_named(text, ignore))
 
 
 def grounded_in(question: str, text: str | None, ignore: frozenset[str] = QUESTION_FRAME_WORDS) -> bool:
