@@ -21,8 +21,11 @@ from rewards.normalize import normalize_answer
 PLACE_WORDS = frozenset("next beside behind above below under over between near across along around inside "
                         "outside within beyond".split())
 _DESCRIBED = re.compile(r"\b(?:a|an|the)\s+([a-z]+)\s+([a-z]+)\b")
-# A count word, then the noun with at most one word before it: "two trees", "a bright mass", "no nodules".
-_COUNTED = re.compile(r"\b(?=([a-z0-9]+)\s+([a-z]+)(?:\s+([a-z]+))?)")  # at every word: the matches overlap
+_CLAUSE_END = re.compile(r"[.;,:!?]")
+_WORD = re.compile(r"[a-z0-9]+")
+# The most words a counted noun phrase holds: the count word and its noun at most three words apart, as
+# rewards.grounding's clause reader reads a count ("two small calcified nodules").
+_PHRASE_WORDS = 3
 _NOT_NOUNS = QUESTION_FRAME_WORDS | NEGATION_WORDS | PLACE_WORDS | ONE_WORDS | {"but", "while", "whereas"}
 # Each kind of written question and the answer type it needs (game.answer_types).
 KIND_TYPES = {"choice": "short_phrase", "existence": "yes_no", "count": "number"}
@@ -55,23 +58,51 @@ def described_nouns(texts: list[str]) -> dict[str, list[str]]:
     return {noun: sorted(words) for noun, words in sorted(by_noun.items()) if len(words) >= 2 and noun not in describing}
 
 
+def counted_phrases(text: str | None) -> list[tuple[str, str]]:
+    """(count, noun) for every count word of `text`: the noun is the last word of the phrase after it,
+    the words up to a frame, place or negation word, another count or the clause's end, where that
+    phrase holds at most three words; a longer one is not read (its last word may not be its noun).
+
+    Example:
+        >>> counted_phrases("Two small calcified nodules in the left lobe, a mass and no effusion.")
+        [('2', 'nodule'), ('1', 'mass'), ('0', 'effusion')]
+        >>> counted_phrases("A pond near two red buildings; one large smooth round grey stone.")
+        [('1', 'pond'), ('2', 'building')]
+    """
+    found = []
+    for clause in _CLAUSE_END.split((text or "").lower()):
+        words = _WORD.findall(clause)
+        for i, count in enumerate(words):
+            if not _is_number(count):
+                continue
+            phrase = []
+            for word in words[i + 1:]:
+                if word in _NOT_NOUNS or _is_number(word):
+                    break
+                phrase.append(word)
+            if 0 < len(phrase) <= _PHRASE_WORDS:
+                found.append(("1" if count in ONE_WORDS else "0" if count == "no" else normalize_answer(count),
+                              singular(phrase[-1])))
+    return found
+
+
 def counted_nouns(texts: list[str]) -> list[str]:
     """The nouns a domain's texts count: those that follow two or more different count words ("a pond",
-    "two ponds", "no ponds"), with at most one word between; a noun always under one article ("an aerial
-    view of") is part of the texts' frame, not a thing they list.
+    "two ponds", "no ponds"; `counted_phrases`); a noun always under one article ("an aerial view of")
+    is part of the texts' frame, not a thing they list.
 
     Example:
         >>> counted_nouns(["An aerial view of a pond near a tree.", "An aerial view of two trees.", "No ponds."])
         ['pond', 'tree']
         >>> counted_nouns(["Report: a bright mass. No nodules.", "Two dark masses and a nodule."])
         ['mass', 'nodule']
+        >>> counted_nouns(["A small calcified nodule.", "Two small calcified nodules."])
+        ['nodule']
     """
     counts: dict[str, set[str]] = {}
     for text in texts:
-        for count, first, second in _COUNTED.findall((text or "").lower()):
-            noun = second if second and second not in _NOT_NOUNS and first not in _NOT_NOUNS else first
-            if _is_number(count) and noun not in _NOT_NOUNS and not _is_number(noun):
-                counts.setdefault(singular(noun), set()).add("1" if count in ONE_WORDS else normalize_answer(count))
+        for count, noun in counted_phrases(text):
+            counts.setdefault(noun, set()).add(count)
     return sorted(noun for noun, seen in counts.items() if len(seen) >= 2)
 
 

@@ -145,3 +145,21 @@ def test_written_questions_are_named_choices_where_the_text_describes_else_exist
     only_choices = {text_question(text, described, counted, random.Random(seed), ("choice",))
                     for text in texts for seed in range(8)} - {None}
     assert only_choices and all(" or " in question for question, _ in only_choices)
+
+
+def test_counts_are_read_through_the_describing_words_a_real_report_puts_before_its_noun():
+    """A report says "two small calcified nodules": the written count asks about nodules, not about a
+    describing word, and its answer is what the clause reader (text_confirms) reads."""
+    import random
+
+    from rewards.grounding import text_confirms
+    from rewards.written import counted_nouns, text_question
+
+    texts = ["Findings: two small calcified nodules in the right lobe. No effusion.",
+             "Findings: a small calcified nodule. A small left effusion.",
+             "Findings: no nodules. No effusion."]
+    counted = counted_nouns(texts)
+    assert counted == ["effusion", "nodule"]
+    written = {text_question(texts[0], {}, counted, random.Random(seed), ("count",)) for seed in range(10)}
+    assert ("How many nodules are there?", "2") in written
+    assert all(text_confirms(question, answer, texts[0]) for question, answer in written)
