@@ -152,10 +152,12 @@ class RewardConfig:
 class TrainConfig:
     phase_order: list = _f(["questioner", "answerer"], "Order of the GRPO phases within a round; one role alone "
                         "freezes the other (answerer only: to train against a fixed questioner).")
-    questioner_steps: int = _f(1, "Optimizer steps of the questioner per round: raise it with game.items_per_round "
-                              "to keep a step's sequences (and memory) the same.")
-    answerer_steps: int = _f(2, "Optimizer steps of the answerer per round: raise it with game.items_per_round to "
-                            "keep a step's sequences (and memory) the same.")
+    questioner_steps: int = _f(1, "Most optimizer steps of the questioner per round (fewer where its groups are "
+                              "fewer: each is seen once): raise it with game.items_per_round to keep a step's "
+                              "sequences (and memory) the same.")
+    answerer_steps: int = _f(2, "Most optimizer steps of the answerer per round (fewer where the round kept fewer "
+                            "groups: each is seen once): raise it with game.items_per_round to keep a step's "
+                            "sequences (and memory) the same.")
     learning_rate: float = _f(5e-4, "AdamW learning rate of both adapters: 1e-5 for 3B-7B checkpoints (the GPU "
                               "presets).")
     weight_decay: float = _f(0.0, "AdamW weight decay: a little (0.01) on long runs to keep the adapters small.")

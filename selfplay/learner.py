@@ -117,21 +117,29 @@ def micro_batch_size(step_sequences: int, most: int) -> int:
     return max(d for d in range(1, min(step_sequences, most) + 1) if step_sequences % d == 0)
 
 
-def step_plan(groups: int, group_size: int, steps: int, world_size: int, most: int) -> tuple[int, int, int]:
-    """(groups per process per step, sequences per micro-batch, micro-batches per step).
+def step_plan(groups: int, group_size: int, steps: int, world_size: int, most: int) -> tuple[int, int, int, int]:
+    """(optimizer steps, groups per process per step, sequences per micro-batch, micro-batches per step).
 
-    A round's groups are spread over `steps` optimizer steps and `world_size` processes; each
-    process's share of a step runs in micro-batches of at most `most` sequences.
+    A round's groups are spread over at most `steps` optimizer steps and `world_size` processes, and
+    seen once: where a round kept fewer groups than that many steps would take, it takes fewer steps,
+    steps = ceil(groups / (per_device * world_size)). Each process's share of a step runs in
+    micro-batches of at most `most` sequences.
+
+    Why: the trainer runs every step it is given, going round the groups again when they run out; on
+    images alone a round that kept 2 groups trained on them 8 times over at the full learning rate,
+    and the answerer's answers left their form (scan, rounds 15-20, stop 41).
 
     Example:
         >>> step_plan(groups=64, group_size=8, steps=2, world_size=1, most=64)  # 256 sequences a step, 4 x 64
-        (32, 64, 4)
+        (2, 32, 64, 4)
         >>> step_plan(groups=5, group_size=4, steps=2, world_size=1, most=64)  # one micro-batch, as before
-        (3, 12, 1)
+        (2, 3, 12, 1)
+        >>> step_plan(groups=2, group_size=4, steps=16, world_size=1, most=64)  # 2 groups: 2 steps, not 16
+        (2, 1, 4, 1)
     """
     per_device = math.ceil(groups / (steps * world_size))
     micro = micro_batch_size(per_device * group_size, most)
-    return per_device, micro, per_device * group_size // micro
+    return math.ceil(groups / (per_device * world_size)), per_device, micro, per_device * group_size // micro
 
 
 class RoleLearner:
@@ -156,6 +164,11 @@ class RoleLearner:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: 1.0)
         self._scratch = tempfile.TemporaryDirectory(prefix=f"selfplay-{role}-")
 
+    def steps_for(self, groups: int) -> int:
+        """The optimizer steps `learn` takes on `groups` groups: `steps`, or fewer where one pass needs fewer."""
+        return step_plan(groups, self.group_size, self.steps, self.world_size, self.micro_batch_sequences)[0] if (
+            groups and self.steps) else 0
+
     def learn(self, groups: list[Group], round_index: int) -> dict[str, float]:
         """GRPO updates on the round's groups; returns TRL's logged figures averaged over the steps."""
         if self.steps == 0 or not groups:
@@ -166,8 +179,8 @@ class RoleLearner:
 
         from .progress import training_progress
 
-        _, micro, accumulation = step_plan(len(groups), self.group_size, self.steps, self.world_size,
-                                           self.micro_batch_sequences)
+        steps, _, micro, accumulation = step_plan(len(groups), self.group_size, self.steps, self.world_size,
+                                                  self.micro_batch_sequences)
         rows = [{"prompt": g.messages, "group": i} for i, g in enumerate(groups)]
         if groups[0].image is not None:
             for row, g in zip(rows, groups):
@@ -177,7 +190,7 @@ class RoleLearner:
             per_device_train_batch_size=micro,
             gradient_accumulation_steps=accumulation,  # one generation batch (the step's groups) per optimizer step
             num_generations=self.group_size,
-            max_steps=self.steps,
+            max_steps=steps,
             learning_rate=self.learning_rate,
             max_grad_norm=self.max_grad_norm,
             loss_type=self.loss_type,

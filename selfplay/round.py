@@ -181,7 +181,7 @@ def play_round(round_index: int, items: list[ImageTextItem], data: ImageTextData
     groups = {"questioner": scored.questioner_groups, "answerer": scored.answerer_groups}
     engine.release()
     for role in cfg.train.phase_order:
-        with phase(f"{name} learn {role}", learners[role].steps if groups[role] else 0, "step"):
+        with phase(f"{name} learn {role}", learners[role].steps_for(len(groups[role])), "step"):
             trained = learners[role].learn(groups[role], round_index)
         if trained:
             engine.refresh(role)

@@ -53,6 +53,16 @@ def test_only_the_active_adapter_changes(pair, role, other):
     assert steps and all(s == 4 for s in steps)
 
 
+def test_a_round_that_kept_fewer_groups_than_steps_sees_each_group_once(pair):
+    # 16 steps asked, 2 groups kept: 2 optimizer steps, not 16 passes over the same two groups
+    model, processor = pair
+    learner = RoleLearner("answerer", model, processor, group_size=4, steps=16, learning_rate=1e-2)
+    assert learner.steps_for(2) == 2 and learner.steps_for(0) == 0
+    learner.learn(_groups(model, processor, "answerer"), round_index=0)
+    steps = [s["step"].item() for s in learner.optimizer.state.values()]
+    assert steps and all(s == 2 for s in steps)
+
+
 def test_flat_rewards_give_no_update(pair):
     model, processor = pair
     groups = _groups(model, processor, "questioner")
