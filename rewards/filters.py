@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rewards.consistency import agreement, majority_vote
 from rewards.grounding import text_confirms
 from rewards.normalize import answers_match, normalize_answer
+from roles.formats import infer_answer_type
 
 # What stands behind a question's reference: the evidence `target_and_keep` weighs.
 TRUTH = "truth"          # a ground-truth label (the supervised baseline)
@@ -35,6 +36,8 @@ def target_and_keep(
     blind_answers: Sequence[str | None],
     band: tuple[float, float] = (0.3, 0.8),
     written: Sequence[str] = (),
+    question: str = "",
+    answer_type: str | None = None,
 ) -> tuple[str | None, bool, str]:
     """The answer the answerer is trained towards on one question, whether the question trains it,
     and why, from the reference, what backs it, the sighted and blind answers, and the answers written
@@ -52,7 +55,10 @@ def target_and_keep(
                             STATED and the group splits on it, 0 < agreement(group, reference) < 1
                             (the text says so; the answerer has something to learn).
         NO_TEXT:            target = silver, kept when in_band, the silver label matches the
-                            questioner's reference (if any), and the image raises it:
+                            questioner's reference (if any), it has the question's `answer_type`
+                            (where given: a borrowed question has no reference to match, and on
+                            images alone "0" and "1" became the targets of yes/no questions, whose
+                            answers then left their form), and the image raises it:
                             agreement(blind_answers, silver) < agreement(answers, silver). A label the
                             answerer made itself and gives as readily blind is its own prior (on
                             images alone, "1" to every count made it collapse); with no blind
@@ -65,6 +71,8 @@ def target_and_keep(
         ('2', True, 'the text states it and the answers split on it')
         >>> target_and_keep(None, "no text", ["no", "no", "no", "yes"], ["no", "no"])
         ('no', False, 'the blind answers give the silver label as often')
+        >>> target_and_keep(None, "no text", ["0", "0", "1"], ["1"], question="Is there a pond?", answer_type="yes_no")
+        ('0', False, 'the silver label is not a yes_no answer')
 
     A text that says "dark" where every sample says "bright": the written "dark" makes the split.
         >>> target_and_keep("dark", "stated", ["bright"] * 3, [], written=["dark"])
@@ -84,6 +92,8 @@ def target_and_keep(
             return silver, False, f"p {p:.2f} is outside keep_band"
         if reference is not None and silver is not None and not answers_match(reference, silver):
             return silver, False, "the silver label differs from the questioner's reference"
+        if answer_type is not None and silver is not None and infer_answer_type(silver, question) != answer_type:
+            return silver, False, f"the silver label is not a {answer_type} answer"
         if not blind_answers:
             return silver, False, "no blind answers to show that the image matters"
         if not agreement(blind_answers, silver) < agreement(answers, silver):

@@ -110,7 +110,8 @@ def score(cfg: RunConfig, plays: list[Play], round_index: int) -> Scored:
         [q.candidate for q in own], [said[id(q)][0] for q in own], [said[id(q)][1] for q in own],
         blind_weight=r.blind_weight, repetition_weight=r.repetition_weight,
         repetition_threshold=r.repetition_threshold, format_penalty=r.format_penalty)))
-    decisions = [target_and_keep(q.reference, q.backed_by, *said[id(q)], band=tuple(r.keep_band), written=q.covered)
+    decisions = [target_and_keep(q.reference, q.backed_by, *said[id(q)], band=tuple(r.keep_band), written=q.covered,
+                                 question=q.question, answer_type=q.answer_type)
                  if q.question is not None else (None, False, "the completion did not parse") for _, _, q in posed]
     by_question = any(q.origin == BORROWED for _, _, q in posed)
     balanced = balance_targets([target for target, _, _ in decisions], [kept for _, kept, _ in decisions],

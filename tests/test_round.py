@@ -230,3 +230,16 @@ def test_in_self_play_written_choices_never_vote_but_make_a_text_stated_group_sp
     # the questioner's difficulty reads the sampled answers only: all three disagree with its "dark"
     assert games[0]["terms"] == score(from_dict({}), [_covered(0, "dark", "Report: a dark mass in the left region.",
                                                                 ["bright"] * 3, [], ["dark"] * 2)], 0).games[0]["terms"]
+
+
+def test_a_silver_label_out_of_its_questions_form_is_never_a_target():
+    # images alone: a yes/no question lent to an item, answered "0" and "1" with the image; its silver
+    # label would need the image, but it is no yes/no answer, and training on it leaves the form
+    plays = [_play(i, "yes", ["yes", "yes", "yes", "no"], text=None, blind=["no"]) for i in range(2)]
+    plays = [_borrowed(play, "Is there a green star?", None, "no text", answers, blind=["1"])
+             for play, answers in zip(plays, (["0", "0", "0", "1"], ["no", "no", "no", "yes"]))]
+    games = score(from_dict({}), plays, round_index=0).games
+    lent = [game for game in games if game["borrowed"]]
+    assert [(game["target"], _decided(game)) for game in lent] == [
+        ("0", "the silver label is not a yes_no answer"),
+        ("no", "the image raises the silver label over the blind answers (p 0.75)")]
