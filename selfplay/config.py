@@ -160,6 +160,11 @@ class TrainConfig:
                             "sequences (and memory) the same.")
     learning_rate: float = _f(5e-4, "AdamW learning rate of both adapters: 1e-5 for 3B-7B checkpoints (the GPU "
                               "presets).")
+    vision_learning_rate: float = _f(0.0, "AdamW learning rate of the adapter weights inside the vision tower, "
+                                     "where model.lora_target_modules reaches it (0: train.learning_rate): the "
+                                     "answer prior sits in the language layers and moves at once, the look must be "
+                                     "learned in the tower, so a higher rate there teaches sight sooner "
+                                     "(docs/learning.md).")
     weight_decay: float = _f(0.0, "AdamW weight decay: a little (0.01) on long runs to keep the adapters small.")
     max_grad_norm: float = _f(1.0, "Gradient clipping: lower it if TRL's logged grad_norm spikes.")
     beta: float = _f(0.0, "KL weight towards the adapter-free base model (0 turns it off): 0.04 on real models, "
@@ -209,6 +214,18 @@ ENGINES = ("hf", "vllm")
 # Module-name parts of the vision towers of the families here (Qwen-VL `visual`, LLaVA `vision_tower`): vLLM
 # serves adapters on the language model only, so neither the config nor the engine lets one reach these.
 VISION_TOWER_PARTS = ("visual", "vision_tower", "vision_model")
+
+
+def in_vision_tower(name: str) -> bool:
+    """Whether a parameter or module name lies inside a vision tower (one of VISION_TOWER_PARTS as a part).
+
+    Example:
+        >>> in_vision_tower("base_model.model.model.visual.blocks.0.attn.qkv.lora_A.answerer.weight")
+        True
+        >>> in_vision_tower("base_model.model.model.language_model.layers.0.self_attn.q_proj.lora_A.answerer.weight")
+        False
+    """
+    return bool(set(name.split(".")) & set(VISION_TOWER_PARTS))
 
 
 @dataclass
@@ -281,6 +298,7 @@ def validate(cfg: RunConfig) -> None:
          "train.phase_order", f"must list questioner and/or answerer once each, got {t.phase_order}")
     need(t.questioner_steps >= 0 and t.answerer_steps >= 0, "train.*_steps", "must be 0 or more")
     need(t.learning_rate > 0, "train.learning_rate", "must be above 0")
+    need(t.vision_learning_rate >= 0, "train.vision_learning_rate", "must be 0 (train.learning_rate) or above")
     need(t.micro_batch_sequences >= 1, "train.micro_batch_sequences", "must be at least 1")
     need(t.beta >= 0, "train.beta", "must be 0 or more")
     need(m.lora_rank >= 1, "model.lora_rank", "must be at least 1")

@@ -7,7 +7,9 @@ and the recorded rewards reach TRL through an extra field read by `recorded_rewa
 else, advantages, the loss, clipping, the KL to the adapter-free base, is TRL's.
 
 Each role owns an AdamW over its own adapter, passed to a new GRPOTrainer every phase, so Adam
-state carries across rounds while the other adapter stays frozen.
+state carries across rounds while the other adapter stays frozen. Where the adapter reaches the
+vision tower, its weights there are a second parameter group with their own rate
+(`train.vision_learning_rate`).
 
 A step's groups are replayed as one generation batch (TRL's `steps_per_generation` equals its
 `gradient_accumulation_steps`), so the rollout sees whole groups and the advantages are those of the
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
+from .config import in_vision_tower
 from .engine import Sample
 from .modeling import role_parameters
 
@@ -146,7 +149,7 @@ class RoleLearner:
     """Runs `steps` GRPO updates of one role's adapter on the groups of a round."""
 
     def __init__(self, role: str, model, processor, *, group_size: int, steps: int, learning_rate: float,
-                 weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
+                 vision_learning_rate: float = 0.0, weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
                  loss_type: str = "dapo", max_completion_length: int = 32, gradient_checkpointing: bool = False,
                  micro_batch_sequences: int = 64, world_size: int = 1, seed: int = 0,
                  correct_sampler: bool = False, tracker=None):
@@ -157,10 +160,17 @@ class RoleLearner:
         self.max_grad_norm, self.learning_rate = max_grad_norm, learning_rate
         self.max_completion_length, self.gradient_checkpointing = max_completion_length, gradient_checkpointing
         self.micro_batch_sequences = micro_batch_sequences
-        params = list(role_parameters(model, role).values())
-        if not params:
+        named = role_parameters(model, role)
+        if not named:
             raise ValueError(f"model has no adapter named {role!r}")
-        self.optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+        tower = [p for name, p in named.items() if in_vision_tower(name)]
+        if vision_learning_rate and not tower:
+            raise ValueError("train.vision_learning_rate is set, but model.lora_target_modules reaches no module "
+                             "of the vision tower: target its layers too, or leave the option at 0")
+        language = [p for name, p in named.items() if not in_vision_tower(name)]
+        self.rates = [learning_rate] * bool(language) + [vision_learning_rate or learning_rate] * bool(tower)
+        groups = [{"params": ps, "lr": lr} for ps, lr in zip([ps for ps in (language, tower) if ps], self.rates)]
+        self.optimizer = torch.optim.AdamW(groups, lr=learning_rate, weight_decay=weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: 1.0)
         self._scratch = tempfile.TemporaryDirectory(prefix=f"selfplay-{role}-")
 
@@ -233,5 +243,10 @@ class RoleLearner:
         return {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
+        """Adam's moments and step counts from `state`; the rates are this run's, so a rate changed
+        between a run and its resumption takes effect (the saved ones would otherwise win)."""
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        for group, rate in zip(self.optimizer.param_groups, self.rates):
+            group["lr"] = group["initial_lr"] = rate
+        self.scheduler.base_lrs = list(self.rates)

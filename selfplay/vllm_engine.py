@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from .config import VISION_TOWER_PARTS, VLLMConfig
+from .config import VLLMConfig, in_vision_tower
 from .engine import GenerationStats, Prompt, Sample, render_prompt
 from .modeling import ROLES
 from .progress import advance
@@ -48,7 +48,7 @@ class VLLMEngine:
         self.top_k = top_k if top_k > 0 else -1  # vLLM's "all tokens"
         self.stats = GenerationStats()
         tower = sorted({name.split(".lora_")[0] for name, _ in model.named_parameters()
-                        if ".lora_" in name and set(name.split(".")) & set(VISION_TOWER_PARTS)})
+                        if ".lora_" in name and in_vision_tower(name)})
         if tower:
             raise ValueError(f"model.lora_target_modules: adapters on the vision tower ({tower[0]}, ...); vLLM "
                              "serves adapters on the language model only")

@@ -43,6 +43,7 @@ def test_resume_flag_forms():
     ({"data": {"source": "/no/such/manifest.jsonl"}}, "data.source"),
     ({"train": {"phase_order": ["answerer", "answerer"]}}, "train.phase_order"),
     ({"train": {"micro_batch_sequences": 0}}, "train.micro_batch_sequences"),
+    ({"train": {"vision_learning_rate": -1e-3}}, "train.vision_learning_rate"),
     ({"game": {"top_k": -1}}, "game.top_k"),
     ({"engine": "sglang"}, "engine"),
     ({"engine": "vllm", "vllm": {"max_lora_rank": 12}}, "vllm.max_lora_rank"),  # not one of vLLM's ranks

@@ -170,3 +170,54 @@ def test_a_micro_batched_step_is_the_whole_step(tiny_qwen, loss_type):
     for name in before:
         torch.testing.assert_close(micro[name], whole[name], rtol=0, atol=1e-6 * max(moved, 1.0))
     assert max((separate[n] - whole[n]).abs().max().item() for n in before) > 0.1 * moved
+
+
+TOWER_AND_LANGUAGE = r".*(q_proj|v_proj|qkv)$"  # the language layers' attention and the vision blocks' qkv
+
+
+def _lora_b(model, role, in_tower):
+    return {n: p.detach().clone() for n, p in role_parameters(model, role).items()
+            if "lora_B" in n and (".visual." in n) == in_tower}
+
+
+def _largest_move(before, model):
+    now = dict(model.named_parameters())
+    return max((now[n] - p).abs().max().item() for n, p in before.items())
+
+
+def test_the_vision_tower_learns_at_its_own_rate(tiny_qwen):
+    torch.manual_seed(0)
+    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
+    model = attach_role_adapters(model, ModelConfig(lora_target_modules=TOWER_AND_LANGUAGE))
+    groups = _groups(model, processor, "answerer")
+    tower, language = _lora_b(model, "answerer", True), _lora_b(model, "answerer", False)
+    assert tower and language
+    learner = RoleLearner("answerer", model, processor, group_size=4, steps=1, learning_rate=1e-6,
+                          vision_learning_rate=1e-2)
+    assert [g["lr"] for g in learner.optimizer.param_groups] == [1e-6, 1e-2]
+    learner.learn(groups, round_index=0)
+    # Adam's first step moves each weight by about its group's rate (LoRA A waits for B to leave zero)
+    assert 1e-3 < _largest_move(tower, model) <= 1.01e-2
+    assert _largest_move(language, model) <= 1.01e-6
+
+
+def test_a_vision_rate_without_tower_adapters_is_refused(pair):
+    model, processor = pair  # ModelConfig's default targets: the language layers only
+    with pytest.raises(ValueError, match="train.vision_learning_rate"):
+        RoleLearner("answerer", model, processor, group_size=4, steps=1, learning_rate=1e-3,
+                    vision_learning_rate=1e-2)
+
+
+def test_resuming_takes_this_runs_rates_and_the_saved_moments(tiny_qwen):
+    torch.manual_seed(0)
+    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
+    model = attach_role_adapters(model, ModelConfig(lora_target_modules=TOWER_AND_LANGUAGE))
+    saved = RoleLearner("answerer", model, processor, group_size=4, steps=1, learning_rate=1e-3)
+    saved.learn(_groups(model, processor, "answerer"), round_index=0)
+    resumed = RoleLearner("answerer", model, processor, group_size=4, steps=1, learning_rate=2e-3,
+                          vision_learning_rate=8e-3)
+    resumed.load_state_dict(saved.state_dict())
+    assert [g["lr"] for g in resumed.optimizer.param_groups] == [2e-3, 8e-3]
+    assert resumed.scheduler.base_lrs == [2e-3, 8e-3]
+    steps = [s["step"].item() for s in resumed.optimizer.state.values()]
+    assert steps and all(s == 1 for s in steps)
