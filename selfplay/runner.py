@@ -257,7 +257,8 @@ class RoundEvaluator:
 
 def _shared_learner_args(cfg: RunConfig, world_size: int) -> dict:
     t = cfg.train
-    return dict(learning_rate=t.learning_rate, vision_learning_rate=t.vision_learning_rate, weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
+    return dict(learning_rate=t.learning_rate, vision_learning_rate=t.vision_learning_rate,
+                weight_decay=t.weight_decay, max_grad_norm=t.max_grad_norm,
                 beta=t.beta, loss_type=t.loss_type, gradient_checkpointing=t.gradient_checkpointing,
                 micro_batch_sequences=t.micro_batch_sequences, world_size=world_size, seed=t.seed,
                 correct_sampler=cfg.engine == "vllm")
