@@ -41,7 +41,7 @@ def target_and_keep(
 ) -> tuple[str | None, bool, str]:
     """The answer the answerer is trained towards on one question, whether the question trains it,
     and why, from the reference, what backs it, the sighted and blind answers, and the answers written
-    into the group beside the sampled ones (`game.cover_named_choices`).
+    into the group beside the sampled ones (`game.cover_named_choices`, `game.cover_reference`).
 
     Why: with no labels, a target is worth training on only where some evidence outside one guess
     backs it. silver, p = majority_vote(answers): only sampled answers vote, for a written answer is

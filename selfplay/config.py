@@ -98,6 +98,11 @@ class GameConfig:
                                    "never says is never learned. Written answers never vote for a silver label; they "
                                    "count where a group must split on a label or a text-stated reference. HF engine "
                                    "only.")
+    cover_reference: bool = _f(False, "Where no sampled answer gives a question's reference and the reference is "
+                               "backed (a ground-truth label, or a clause of the paired text states it), the last "
+                               "answer gives way to it, as for cover_named_choices: a group all wrong has no "
+                               "advantage, so an answer the answerer never samples is never learned, whatever the "
+                               "text says. HF engine only.")
     text_questions: bool = _f(False, "Where no candidate of an item has a reference its text states, the last one "
                               "gives way to a question written from the text, a named choice, an existence or a count "
                               "('Is the mass bright or dark?' -> 'dark' from 'a dark mass'; rewards.written): the "
@@ -330,6 +335,8 @@ def validate(cfg: RunConfig) -> None:
         need(not tower, "model.lora_target_modules", f"names the vision tower ({', '.join(tower)}); vLLM serves "
              "adapters on the language model only: target language layers, or use engine: hf")
     need(not g.cover_named_choices or cfg.engine == "hf", "game.cover_named_choices",
+         "the written answers have no sampling log-probs for vLLM's sampler correction: use engine: hf")
+    need(not g.cover_reference or cfg.engine == "hf", "game.cover_reference",
          "the written answers have no sampling log-probs for vLLM's sampler correction: use engine: hf")
     need(not g.text_questions or cfg.engine == "hf", "game.text_questions",
          "the written questions have no sampling log-probs for vLLM's sampler correction: use engine: hf")

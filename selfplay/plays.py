@@ -39,7 +39,7 @@ class Question:
     completion: str | None = None  # the questioner's text, as sampled (asked) or written (labelled)
     answers: tuple[Sample, ...] = ()  # K from the image
     blind: tuple[Sample, ...] = ()  # B without it
-    covered: tuple[str, ...] = ()  # named choices written in place of the last answers (game.cover_named_choices)
+    covered: tuple[str, ...] = ()  # written in place of the last answers (game.cover_named_choices, cover_reference)
 
     @property
     def sampled(self) -> tuple[Sample, ...]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from accelerate.utils import gather_object
 from rewards.answerer import answerer_rewards
 from rewards.consistency import majority_vote
-from rewards.filters import balance_targets, target_and_keep
+from rewards.filters import STATED, TRUTH, balance_targets, target_and_keep
 from rewards.normalize import answers_match, normalize_answer
 from rewards.questioner import questioner_reward_terms
 from roles.answerer import answerer_messages, parse_answer
@@ -49,8 +49,10 @@ def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> list[Pla
         if q.question is None:
             return q
         seen, unseen = next(replies)
-        cover = (choices_to_cover([s.text for s in seen], named_choices(q.question))
-                 if g.cover_named_choices and q.answer_type == "short_phrase" else [])
+        choices = named_choices(q.question) if g.cover_named_choices and q.answer_type == "short_phrase" else []
+        if g.cover_reference and q.backed_by in (TRUTH, STATED) and q.reference:
+            choices += [q.reference] * (not any(answers_match(q.reference, c) for c in choices))
+        cover = choices_to_cover([s.text for s in seen], choices)
         kept = len(seen) - len(cover)  # the last samples give way to the choices no sample gave
         seen = seen[:kept] + [written_sample(s, c, engine.processor) for s, c in zip(seen[kept:], cover)]
         return replace(q, answers=tuple(seen), blind=tuple(unseen), covered=tuple(cover))

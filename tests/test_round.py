@@ -243,3 +243,39 @@ def test_a_silver_label_out_of_its_questions_form_is_never_a_target():
     assert [(game["target"], _decided(game)) for game in lent] == [
         ("0", "the silver label is not a yes_no answer"),
         ("no", "the image raises the silver label over the blind answers (p 0.75)")]
+
+
+def test_a_backed_reference_no_answer_gave_is_written_in_place_of_the_last_answer(tiny_qwen):
+    """game.cover_reference: the tiny model's random weights never say "dark" or "seven"; a label
+    (truth) or a reference the text states is written in place of the last answer, once even where it
+    is also a named choice; a reference nothing backs is left as sampled."""
+    import torch
+
+    from selfplay.config import ConfigError
+    from selfplay.engine import HFEngine
+    from selfplay.modeling import attach_role_adapters, load_model_and_processor
+    from selfplay.round import answer
+
+    torch.manual_seed(0)
+    model, processor = load_model_and_processor(tiny_qwen, torch.float32)
+    model = attach_role_adapters(model, from_dict({}).model)
+    cfg = from_dict({"game": {"cover_reference": True, "cover_named_choices": True, "answers_per_question": 4,
+                              "blind_answers": 0, "answer_max_new_tokens": 4}})
+    item = ImageTextItem("item-0", Path("item-0.png"), "A dark mass.", "manifest.jsonl", 0)
+    questions = tuple(Question(origin, q, a, infer_answer_type(a, q), backed)
+                      for origin, q, a, backed in (
+                          (ASKED, "What shade is the mass?", "dark", "stated"),
+                          (ASKED, "How many masses are there?", "7", "truth"),
+                          (ASKED, "What shade is the lesion?", "dark", "unstated"),
+                          (ASKED, "Is the mass bright or dark?", "dark", "stated")))
+    play = Play(item, Image.new("RGB", (56, 56), (90, 90, 90)), [], (), questions)
+    (played,) = answer(HFEngine(model, processor), cfg, [play])
+    assert [q.covered for q in played.questions] == [("dark",), ("7",), (), ("bright", "dark")]
+    assert played.questions[0].answers[3].text == "dark"
+    # the written reference splits the group, so the text keeps it, and the written answer earns the reward
+    # (alone of its kind in this round, balancing then sets it aside)
+    games = score(cfg, [played], 0).games
+    assert games[0]["why"].startswith("the text states it and the answers split on it")
+    assert games[0]["answer_rewards"][3] == 1.0
+    with pytest.raises(ConfigError, match="game.cover_reference: the written answers"):
+        from_dict({"game": {"cover_reference": True}, "engine": "vllm"})
