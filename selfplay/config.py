@@ -166,9 +166,9 @@ class TrainConfig:
     learning_rate: float = _f(5e-4, "AdamW learning rate of both adapters: 1e-5 for 3B-7B checkpoints (the GPU "
                               "presets).")
     vision_learning_rate: float = _f(0.0, "AdamW learning rate of the adapter weights inside the vision tower, "
-                                     "where model.lora_target_modules reaches it (0: train.learning_rate): the "
-                                     "answer prior sits in the language layers and moves at once, the look must be "
-                                     "learned in the tower, so a higher rate there teaches sight sooner "
+                                     "where model.lora_target_modules reaches it (0: train.learning_rate), as "
+                                     "Qwen-VL's fine-tuning scripts set the tower's rate apart. On the shapes "
+                                     "world 4x the rate taught no more sight and made answers leave their form "
                                      "(docs/learning.md).")
     weight_decay: float = _f(0.0, "AdamW weight decay: a little (0.01) on long runs to keep the adapters small.")
     max_grad_norm: float = _f(1.0, "Gradient clipping: lower it if TRL's logged grad_norm spikes.")

@@ -149,9 +149,9 @@ class RoleLearner:
     """Runs `steps` GRPO updates of one role's adapter on the groups of a round."""
 
     def __init__(self, role: str, model, processor, *, group_size: int, steps: int, learning_rate: float,
-                 vision_learning_rate: float = 0.0, weight_decay: float = 0.0, max_grad_norm: float = 1.0, beta: float = 0.0,
-                 loss_type: str = "dapo", max_completion_length: int = 32, gradient_checkpointing: bool = False,
-                 micro_batch_sequences: int = 64, world_size: int = 1, seed: int = 0,
+                 vision_learning_rate: float = 0.0, weight_decay: float = 0.0, max_grad_norm: float = 1.0,
+                 beta: float = 0.0, loss_type: str = "dapo", max_completion_length: int = 32,
+                 gradient_checkpointing: bool = False, micro_batch_sequences: int = 64, world_size: int = 1, seed: int = 0,
                  correct_sampler: bool = False, tracker=None):
         self.role, self.model, self.processor, self.tracker = role, model, processor, tracker
         self.group_size, self.steps, self.world_size = group_size, steps, world_size
