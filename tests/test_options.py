@@ -22,11 +22,12 @@ def test_lora_alpha_and_dropout_reach_the_adapters_config():
 
 
 def test_the_train_options_reach_both_learners():
-    cfg = from_dict({"train": {"learning_rate": 1e-3, "weight_decay": 0.01, "max_grad_norm": 0.5, "beta": 0.04,
-                               "loss_type": "grpo", "gradient_checkpointing": True, "micro_batch_sequences": 16,
-                               "seed": 7}})
-    assert _shared_learner_args(cfg, 2) == dict(learning_rate=1e-3, weight_decay=0.01, max_grad_norm=0.5, beta=0.04,
-                                                loss_type="grpo", gradient_checkpointing=True, micro_batch_sequences=16,
+    cfg = from_dict({"train": {"learning_rate": 1e-3, "vision_learning_rate": 4e-3, "weight_decay": 0.01,
+                               "max_grad_norm": 0.5, "beta": 0.04, "loss_type": "grpo", "gradient_checkpointing": True,
+                               "micro_batch_sequences": 16, "seed": 7}})
+    assert _shared_learner_args(cfg, 2) == dict(learning_rate=1e-3, vision_learning_rate=4e-3, weight_decay=0.01,
+                                                max_grad_norm=0.5, beta=0.04, loss_type="grpo",
+                                                gradient_checkpointing=True, micro_batch_sequences=16,
                                                 world_size=2, seed=7, correct_sampler=False)
     # vLLM's rollouts come from another sampler: TRL's importance-sampling correction is on for them
     assert _shared_learner_args(from_dict({"engine": "vllm"}), 1)["correct_sampler"] is True
