@@ -51,7 +51,8 @@ def answer(engine: RolloutEngine, cfg: RunConfig, plays: list[Play]) -> list[Pla
         seen, unseen = next(replies)
         choices = named_choices(q.question) if g.cover_named_choices and q.answer_type == "short_phrase" else []
         if g.cover_reference and q.backed_by in (TRUTH, STATED) and q.reference:
-            choices += [q.reference] * (not any(answers_match(q.reference, c) for c in choices))
+            if not any(answers_match(q.reference, c) for c in choices):
+                choices = [*choices, q.reference]
         cover = choices_to_cover([s.text for s in seen], choices)
         kept = len(seen) - len(cover)  # the last samples give way to the choices no sample gave
         seen = seen[:kept] + [written_sample(s, c, engine.processor) for s, c in zip(seen[kept:], cover)]

@@ -246,7 +246,7 @@ def test_a_silver_label_out_of_its_questions_form_is_never_a_target():
 
 
 def test_a_backed_reference_no_answer_gave_is_written_in_place_of_the_last_answer(tiny_qwen):
-    """game.cover_reference: the tiny model's random weights never say "dark" or "seven"; a label
+    """game.cover_reference: the tiny model's random weights never say "dark" or "7"; a label
     (truth) or a reference the text states is written in place of the last answer, once even where it
     is also a named choice; a reference nothing backs is left as sampled."""
     import torch
