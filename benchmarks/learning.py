@@ -15,6 +15,7 @@ question diversity. Writes docs/benchmarks/learning.json and learning.md.
     python benchmarks/learning.py --model <base> --jobs 2   # the 18 runs two at a time, one core each
     python benchmarks/learning.py --model <base> --quick    # one seed on aerial, for development
     python benchmarks/learning.py --from-runs               # the table of the runs under --work, as far as all got
+    python benchmarks/learning.py --model <base> --resume   # go on with the runs under --work from their last rounds
 
 The defaults are the instrument's budget (issue 16, docs/learning.md "Covered choices"): 112 px images (16
 image tokens), 128 items a round, 16 answerer steps at lr 2.5e-4, LoRA rank 16 on every linear layer of the
@@ -101,6 +102,15 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
         cfg["game"]["mode"] = "supervised"
         cfg["data"]["labels"] = str(domain_dir / "qa.jsonl")  # every ground-truth question trains, towards its label
     return cfg
+
+
+def recorded_seconds(out: Path) -> float:
+    """The seconds a run folder's rounds and evaluations took, by its own records (metrics.jsonl's time/round,
+    time/eval and time/save): a table resumed over several sittings is timed by its work, not the pauses between.
+    """
+    path = out / "metrics.jsonl"
+    rows = read_jsonl(path) if path.is_file() else []
+    return sum(row.get(key, 0.0) for row in rows for key in ("time/round", "time/eval", "time/save"))
 
 
 def images_only_manifest(domain_dir: Path) -> None:
@@ -278,6 +288,10 @@ def main_cli() -> None:
     parser.add_argument("--image-size", type=int, default=112, help="play and evaluate at this side in pixels (112: 16 "
                         "image tokens instead of 56's 4; benchmarks/image_size.py); 0 for the model's own")
     parser.add_argument("--quick", action="store_true", help="one seed on aerial, for development")
+    parser.add_argument("--resume", action="store_true", help="go on with the run folders under --work, each from "
+                        "its newest complete round (finished runs are read as they are; a changed setting that "
+                        "breaks a checkpoint is refused), instead of starting every run afresh; the table's time is "
+                        "then the runs' recorded seconds over --jobs, without the pauses between sittings")
     args = parser.parse_args()
     if args.quick:
         args.domains, args.seeds = ["aerial"], [0]
@@ -312,11 +326,17 @@ def main_cli() -> None:
             for seed in args.seeds:
                 for arm in ARMS:
                     out = args.work / domain / f"seed{seed}" / arm
-                    shutil.rmtree(out, ignore_errors=True)
-                    runs.append(((domain, seed, arm), arm_config(arm, train_dir, eval_dir, out, args, seed), train_dir))
+                    cfg = arm_config(arm, train_dir, eval_dir, out, args, seed)
+                    if args.resume:
+                        cfg["checkpoint"] = {"resume": "auto"}
+                    else:
+                        shutil.rmtree(out, ignore_errors=True)
+                    runs.append(((domain, seed, arm), cfg, train_dir))
         results = run_all(runs, args.jobs)
     table = summarise(results)
-    if not args.from_runs:
+    if args.resume:
+        seconds = sum(recorded_seconds(Path(cfg["output_dir"])) for _, cfg, _ in runs) / args.jobs
+    elif not args.from_runs:
         seconds = time.perf_counter() - started
     (args.out / "learning.json").write_text(json.dumps({"table": table, "runs": results, "settings": {
         k: v for k, v in vars(args).items() if k not in ("work", "out")}, "seconds": seconds}, indent=1, default=str))

@@ -5,7 +5,7 @@ import argparse
 
 import pytest
 
-from benchmarks.learning import common_rounds, json_settings
+from benchmarks.learning import common_rounds, json_settings, recorded_seconds
 from benchmarks.learning_report import summarise, target_checks
 
 
@@ -79,3 +79,14 @@ def test_runs_stopped_part_way_are_compared_at_the_last_evaluation_all_reached()
     assert {len(run["rounds"]) for seeds in cut.values() for arms in seeds.values() for run in arms.values()} == {2}
     assert cut["aerial"][0]["supervised"]["rounds"][-1]["accuracy"] == 0.50
     assert len(results["aerial"][0]["supervised"]["rounds"]) == 4  # the input is left whole
+
+
+def test_a_resumed_table_is_timed_by_its_runs_records(tmp_path):
+    """learning.py --resume: the pauses between sittings are not the table's time; each round's own seconds
+    (playing, evaluating, saving) are, and a run not started yet counts nothing."""
+    from selfplay.records import write_jsonl
+
+    write_jsonl(tmp_path / "metrics.jsonl", [{"time/round": 60.0, "time/eval": 20.0, "time/save": 0.5, "p": 0.4},
+                                             {"time/round": 58.5, "time/save": 0.5}])
+    assert recorded_seconds(tmp_path) == 139.5
+    assert recorded_seconds(tmp_path / "not-started") == 0.0
