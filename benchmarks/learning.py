@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import multiprocessing
 import os
 import shlex
@@ -127,8 +126,7 @@ def _run_in_worker(key: tuple, cfg: dict, train_dir: Path, threads: int) -> tupl
     """One run in a worker process of its own, on `threads` CPU threads (a GPU, where there is one, is shared)."""
     import torch
 
-    torch.set_num_threads(threads)
-    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(threads)  # the run's own log lines come from its own handler (selfplay.runner)
     return key, run_arm(cfg, truth_from([], train_dir))
 
 
@@ -306,7 +304,6 @@ def main_cli() -> None:
         return
     if args.jobs < 1:
         parser.error("--jobs must be 1 or more")
-    logging.basicConfig(level=logging.WARNING)
     args.hardware = hardware()
     started = time.perf_counter()
     if args.image_size:
