@@ -226,6 +226,7 @@ def arm_result(out: Path, truth) -> dict:
     for e in evals:
         row = {"round": e["round"], "accuracy": e["accuracy"]["all"], "blind_accuracy": e["blind_accuracy"]["all"],
                "chance": e["chance"]["all"], "by_type": e["accuracy"],
+               "blind_by_type": e["blind_accuracy"],
                "blind_in_form": e.get("blind_in_form", {}).get("all"),  # absent from runs before it was measured
                "sight_se": e.get("sight_se", {}).get("all")}
         played = [g for g in games if g["round"] == e["round"]]

@@ -24,6 +24,14 @@ def evaluation_error(evaluated: list[dict]) -> float | None:
     return statistics.fmean(errors) if errors else None
 
 
+def blind_in_form(evaluated: list[dict]) -> float | None:
+    """The mean over seeds of the share of blind answers in their question's form (None for runs from before
+    it was recorded): where it falls, sight rises because the blank image stops being answered, not because
+    the image is read (docs/learning.md, "Blind answers out of form")."""
+    shares = [e["blind_in_form"] for e in evaluated if e.get("blind_in_form") is not None]
+    return statistics.fmean(shares) if shares else None
+
+
 def summarise(results: dict) -> dict:
     """Final mean and spread per arm, the sight gain over base, gain recovery, and the collapse checks."""
     table = {}
@@ -34,14 +42,16 @@ def summarise(results: dict) -> dict:
                         "blind_mean": statistics.fmean(r["blind_accuracy"] for r in starts),
                         "sight_mean": statistics.fmean(map(sight, starts)),
                         "sight_std": statistics.pstdev(map(sight, starts)),
-                        "sight_se": evaluation_error(starts), "chance": starts[0]["chance"]}}
+                        "sight_se": evaluation_error(starts), "blind_in_form": blind_in_form(starts),
+                        "chance": starts[0]["chance"]}}
         for arm in ARMS:
             finals = [seed_runs[arm]["rounds"][-1] for seed_runs in arms.values()]
             acc = [f["accuracy"] for f in finals]
             entry = {"accuracy_mean": statistics.fmean(acc), "accuracy_std": statistics.pstdev(acc),
                      "blind_mean": statistics.fmean(f["blind_accuracy"] for f in finals),
                      "sight_mean": statistics.fmean(map(sight, finals)),
-                     "sight_std": statistics.pstdev(map(sight, finals)), "sight_se": evaluation_error(finals)}
+                     "sight_std": statistics.pstdev(map(sight, finals)), "sight_se": evaluation_error(finals),
+                     "blind_in_form": blind_in_form(finals)}
             entry["sight_gain"] = entry["sight_mean"] - row["base"]["sight_mean"]
             if arm != "supervised":
                 entry["pseudo_label_coverage"] = statistics.fmean(f["pseudo_label"]["coverage"] for f in finals)
@@ -118,13 +128,15 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
              f"G=K=4, answerer steps {args.answerer_steps}, lr {args.lr})", "",
              f"Command: `python benchmarks/learning.py {args.command}` ({seconds / 60:.0f} min on "
              f"{args.hardware}). Accuracy is exact match on held-out ground-truth QA after the last round, mean +- "
-             "spread over seeds; blind = the same questions with a blank image; sight = accuracy - blind, and its "
+             "spread over seeds; blind = the same questions with a blank image (in form: the share of blind answers "
+             "that are answers of the question's kind; where it falls, sight rises without the image being read); "
+             "sight = accuracy - blind, and its "
              "gain over base is the headline (accuracy alone rises with answer priors); SE = one evaluation's "
              "standard error of sight, paired over its questions, mean over seeds. Pseudo-label accuracy "
              "(checked against the hidden scene graphs after the run): the last round's questioner references, "
              "borrowed questions' references (answered by the item's own text) and silver labels, and the "
              "targets the answerer was trained on over the whole run.", "",
-             "| domain | arm | sight (gain over base) | accuracy | blind | chance | "
+             "| domain | arm | sight (gain over base) | accuracy | blind (in form) | chance | "
              "pseudo-label ref / borrowed / silver / kept targets | diversity |",
              "|---|---|---|---|---|---|---|---|"]
     for domain, row in table.items():
@@ -142,9 +154,10 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
             diversity = f"{e['question_diversity']:.2f}" if "question_diversity" in e else ""
             gain = f" ({100 * e['sight_gain']:+.1f} points)" if "sight_gain" in e else ""
             error = "" if e.get("sight_se") is None else f"; SE {100 * e['sight_se']:.1f}"
+            in_form = "" if e.get("blind_in_form") is None else f" ({100 * e['blind_in_form']:.0f}%)"
             lines.append(f"| {domain} | {arm} | {100 * e['sight_mean']:+.1f} +- {100 * e['sight_std']:.1f}{gain}{error} | "
                          f"{e['accuracy_mean']:.3f} +- {e['accuracy_std']:.3f} | "
-                         f"{e['blind_mean']:.3f} | {chance:.3f} | {pseudo} | {diversity} |")
+                         f"{e['blind_mean']:.3f}{in_form} | {chance:.3f} | {pseudo} | {diversity} |")
         for arm in ("text", "images"):
             recovery = row[f"sight_recovery_{arm}"]
             lines.append(f"| {domain} | recovery of supervised's sight gain by selfplay_{arm} | "
@@ -157,7 +170,31 @@ def markdown(table: dict, results: dict, args, seconds: float) -> str:
     lines += ["", f"Targets (issue 16): {sum(c['met'] for c in checks)} of {len(checks)} met.", "",
               "| target | measured | met |", "|---|---|---|"]
     lines += [f"| {c['target']} | {c['figure']} | {'yes' if c['met'] else '**no**'} |" for c in checks]
-    return "\n".join(lines + per_round(results)) + "\n"
+    return "\n".join(lines + per_type(results) + per_round(results)) + "\n"
+
+
+def per_type(results: dict) -> list[str]:
+    """Sight per question type after the last evaluated round, mean over seeds, base first: which kinds of
+    question the image helps with (one type's gain can hide another's loss in the overall figure)."""
+    lines = []
+    for domain, seeds in results.items():
+        runs = list(seeds.values())
+        finals = {"base": [run["selfplay_text"]["rounds"][0] for run in runs]}
+        finals.update({arm: [run[arm]["rounds"][-1] for run in runs] for arm in ARMS})
+        if any("blind_by_type" not in row for rows in finals.values() for row in rows):
+            continue  # runs from before it was recorded
+        types = [t for t in finals["base"][0]["by_type"] if t != "all"]
+        lines += [f"| {domain} | " + " | ".join(types) + " |", "|---|" + "---|" * len(types)]
+        for arm, rows in finals.items():
+            cells = []
+            for kind in types:
+                accuracy = statistics.fmean(r["by_type"][kind] for r in rows)
+                blind = statistics.fmean(r["blind_by_type"][kind] for r in rows)
+                cells.append(f"{100 * (accuracy - blind):+.1f} ({accuracy:.2f} / {blind:.2f})")
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return ["", "Per question type after the last evaluated round, mean over seeds: sight (points) (accuracy / "
+            "blind accuracy).", ""] + lines if lines else []
 
 
 def per_round(results: dict) -> list[str]:

@@ -90,3 +90,29 @@ def test_a_resumed_table_is_timed_by_its_runs_records(tmp_path):
                                              {"time/round": 58.5, "time/save": 0.5}])
     assert recorded_seconds(tmp_path) == 139.5
     assert recorded_seconds(tmp_path / "not-started") == 0.0
+
+
+def test_the_table_shows_sight_per_question_type_and_blind_answers_in_form():
+    """A gain on one type can hide a loss on another, and sight also rises when the blank image stops being
+    answered in form: the markdown shows both, from the same final rounds the headline uses."""
+    from benchmarks.learning_report import markdown
+
+    def typed(attribute: tuple, count: tuple, in_form: float) -> dict:
+        return {**_round((attribute[0] + count[0]) / 2, (attribute[1] + count[1]) / 2), "blind_in_form": in_form,
+                "by_type": {"all": 0.0, "attribute": attribute[0], "count": count[0]},
+                "blind_by_type": {"all": 0.0, "attribute": attribute[1], "count": count[1]}}
+
+    base = typed((0.30, 0.00), (0.35, 0.35), 0.84)
+    finals = {"supervised": typed((0.80, 0.50), (0.30, 0.34), 0.98),
+              "selfplay_text": typed((0.55, 0.17), (0.34, 0.36), 0.55),
+              "selfplay_images": typed((0.30, 0.10), (0.35, 0.35), 0.90)}
+    results = {"scan": {seed: {arm: {"rounds": [base, final], "pseudo_label_run": {"kept_target": 0.5}}
+                               for arm, final in finals.items()} for seed in range(3)}}
+    args = argparse.Namespace(rounds=20, seeds=[0, 1, 2], items=128, answerer_steps=16, lr=2.5e-4, command="",
+                              hardware="2 CPU cores", source_sight=0.3)
+    text = markdown(summarise(results), results, args, 600.0)
+    assert "| scan | attribute | count |" in text
+    assert "| base | +30.0 (0.30 / 0.00) | +0.0 (0.35 / 0.35) |" in text
+    assert "| supervised | +30.0 (0.80 / 0.50) | -4.0 (0.30 / 0.34) |" in text
+    assert "| 0.265 (55%) |" in text  # self-play with text: its blind answers half out of form
+    assert text.count("Per question type") == 1 and text.count("Per evaluated round") == 1
