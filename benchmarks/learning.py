@@ -332,9 +332,11 @@ def main_cli() -> None:
                     runs.append(((domain, seed, arm), cfg, train_dir))
         results = run_all(runs, args.jobs)
     table = summarise(results)
-    if args.resume:
+    if args.from_runs:
+        pass  # timed from the run folders' files by results_from_runs
+    elif args.resume:
         seconds = sum(recorded_seconds(Path(cfg["output_dir"])) for _, cfg, _ in runs) / args.jobs
-    elif not args.from_runs:
+    else:
         seconds = time.perf_counter() - started
     (args.out / "learning.json").write_text(json.dumps({"table": table, "runs": results, "settings": {
         k: v for k, v in vars(args).items() if k not in ("work", "out")}, "seconds": seconds}, indent=1, default=str))
