@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.image_size import played_at  # noqa: E402
 from benchmarks.learning_report import ARMS, markdown, sight, summarise  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
-from selfplay.config_parser import from_dict  # noqa: E402
+from selfplay.config_parser import from_dict, load_yaml, to_dict  # noqa: E402
 from selfplay.evaluate import pseudo_label_accuracy, truth_from  # noqa: E402
 from selfplay.metrics import question_diversity  # noqa: E402
 from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
@@ -104,12 +104,35 @@ def arm_config(arm: str, domain_dir: Path, eval_dir: Path, out: Path, args, seed
 
 
 def recorded_seconds(out: Path) -> float:
-    """The seconds a run folder's rounds and evaluations took, by its own records (metrics.jsonl's time/round,
-    time/eval and time/save): a table resumed over several sittings is timed by its work, not the pauses between.
-    """
+    """The seconds a run folder's rounds and the evaluations after them took, by its own records (metrics.jsonl's
+    time/round and time/eval): a table run over several sittings, or cut off, is timed by its work, not by the
+    pauses between. It leaves out loading and the evaluation before round 1, so it reads a little low."""
     path = out / "metrics.jsonl"
     rows = read_jsonl(path) if path.is_file() else []
-    return sum(row.get(key, 0.0) for row in rows for key in ("time/round", "time/eval", "time/save"))
+    return sum(row.get(key, 0.0) for row in rows for key in ("time/round", "time/eval"))
+
+
+# what may differ between the sittings of one table: where things are, how resuming is asked, and how many rounds
+RESUMABLE_CHANGES = ("output_dir", "cache_dir", "checkpoint.resume", "checkpoint.keep_last", "game.rounds")
+
+
+def changed_settings(out: Path, cfg: dict) -> list[str]:
+    """The settings of `cfg` that differ from those the run in `out` was started with ("key: old -> new"),
+    beyond RESUMABLE_CHANGES; none where the run has not started. A resumed table whose sittings differed in
+    rate, items or options would compare arms that were not run alike, so --resume refuses them all (the run
+    itself refuses only the changes that break its checkpoint)."""
+    saved = out / "config.yaml"
+    if not saved.is_file():
+        return []
+
+    def flat(config: dict) -> dict:
+        return {f"{section}.{key}" if isinstance(values, dict) else section: value
+                for section, values in to_dict(from_dict(config)).items()
+                for key, value in (values.items() if isinstance(values, dict) else [(None, values)])}
+
+    before, now = flat(load_yaml(saved)), flat(cfg)
+    return [f"{key}: {before[key]!r} -> {now[key]!r}" for key in now
+            if key not in RESUMABLE_CHANGES and before.get(key) != now[key]]
 
 
 def images_only_manifest(domain_dir: Path) -> None:
@@ -185,11 +208,9 @@ def common_rounds(results: dict) -> dict:
                      for seed, arms in seeds.items()} for domain, seeds in results.items()}
 
 
-def results_from_runs(work: Path, domains: list[str], seeds: list[int], cache: str) -> tuple[dict, float]:
-    """The results of the run folders under `work` (cut to the evaluations all of them reached), and the
-    seconds from the first run's config to the last evaluation written."""
+def results_from_runs(work: Path, domains: list[str], seeds: list[int], cache: str) -> dict:
+    """The results of the run folders under `work`, cut to the evaluations all of them reached."""
     results: dict = {}
-    started, ended = float("inf"), 0.0
     for domain in domains:
         train_dir = resolve_world(f"builtin:shapes-{domain}", cache, "domain")
         truth = truth_from([], train_dir)
@@ -200,13 +221,11 @@ def results_from_runs(work: Path, domains: list[str], seeds: list[int], cache: s
                     raise SystemExit(f"--from-runs: {out / 'eval.jsonl'} is missing; was the table run with this "
                                      f"--work, --domains and --seeds?")
                 results.setdefault(domain, {}).setdefault(seed, {})[arm] = arm_result(out, truth)
-                started = min(started, (out / "config.yaml").stat().st_mtime)
-                ended = max(ended, (out / "eval.jsonl").stat().st_mtime)
     results = common_rounds(results)
     if any(len(run["rounds"]) < 2 for seeds in results.values() for arms in seeds.values() for run in arms.values()):
         raise SystemExit(f"--from-runs: under {work}, not every run has been evaluated after a round yet "
                          "(only before the first): there is nothing to compare")
-    return results, ended - started
+    return results
 
 
 def hardware() -> str:
@@ -283,15 +302,18 @@ def main_cli() -> None:
                         help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
     parser.add_argument("--from-runs", action="store_true", help="only summarise the run folders under --work, each "
-                        "cut to the evaluations all of them reached (a table stopped part way), with the same options")
+                        "cut to the evaluations all of them reached (a table stopped part way), with the same options; "
+                        "timed by the runs' recorded seconds over --jobs")
     parser.add_argument("--image-size", type=int, default=112, help="play and evaluate at this side in pixels (112: 16 "
                         "image tokens instead of 56's 4; benchmarks/image_size.py); 0 for the model's own")
     parser.add_argument("--quick", action="store_true", help="one seed on aerial, for development")
     parser.add_argument("--resume", action="store_true", help="go on with the run folders under --work, each from "
-                        "its newest complete round (finished runs are read as they are; a changed setting that "
-                        "breaks a checkpoint is refused), instead of starting every run afresh; the table's time is "
-                        "then the runs' recorded seconds over --jobs, without the pauses between sittings")
+                        "its newest complete round (finished runs are read as they are; settings other than --rounds "
+                        "that differ from a run's own are refused), instead of starting every run afresh; the "
+                        "table's time is then the runs' recorded seconds over --jobs, as with --from-runs")
     args = parser.parse_args()
+    if args.resume and (args.from_runs or args.from_json):
+        parser.error("--resume runs the table on; --from-runs and --from-json only summarise what is there")
     if args.quick:
         args.domains, args.seeds = ["aerial"], [0]
     args.command = shlex.join(sys.argv[1:])
@@ -313,7 +335,7 @@ def main_cli() -> None:
     args.source_sight = base_sight_on_source(args.model, args.cache, args.eval_questions, args.model_options)
     print(f"base sight on source: {100 * args.source_sight:+.1f} points", flush=True)
     if args.from_runs:
-        results, seconds = results_from_runs(args.work, args.domains, args.seeds, args.cache)
+        results = results_from_runs(args.work, args.domains, args.seeds, args.cache)
         args.rounds = results[args.domains[0]][args.seeds[0]]["supervised"]["rounds"][-1]["round"] + 1
     else:
         runs = []
@@ -327,15 +349,17 @@ def main_cli() -> None:
                     cfg = arm_config(arm, train_dir, eval_dir, out, args, seed)
                     if args.resume:
                         cfg["checkpoint"] = {"resume": "auto"}
+                        if changed := changed_settings(out, cfg):
+                            raise SystemExit(f"--resume: {out} was started with other settings ("
+                                             f"{'; '.join(changed)}); run it with those, or afresh without --resume")
                     else:
                         shutil.rmtree(out, ignore_errors=True)
                     runs.append(((domain, seed, arm), cfg, train_dir))
         results = run_all(runs, args.jobs)
     table = summarise(results)
-    if args.from_runs:
-        pass  # timed from the run folders' files by results_from_runs
-    elif args.resume:
-        seconds = sum(recorded_seconds(Path(cfg["output_dir"])) for _, cfg, _ in runs) / args.jobs
+    if args.from_runs or args.resume:  # several sittings, or one cut off: the runs' own records, not the clock
+        seconds = sum(recorded_seconds(args.work / domain / f"seed{seed}" / arm) for domain in args.domains
+                      for seed in args.seeds for arm in ARMS) / args.jobs
     else:
         seconds = time.perf_counter() - started
     (args.out / "learning.json").write_text(json.dumps({"table": table, "runs": results, "settings": {

@@ -5,7 +5,7 @@ import argparse
 
 import pytest
 
-from benchmarks.learning import common_rounds, json_settings, recorded_seconds
+from benchmarks.learning import changed_settings, common_rounds, json_settings, recorded_seconds
 from benchmarks.learning_report import summarise, target_checks
 
 
@@ -82,14 +82,29 @@ def test_runs_stopped_part_way_are_compared_at_the_last_evaluation_all_reached()
 
 
 def test_a_resumed_table_is_timed_by_its_runs_records(tmp_path):
-    """learning.py --resume: the pauses between sittings are not the table's time; each round's own seconds
-    (playing, evaluating, saving) are, and a run not started yet counts nothing."""
+    """learning.py --resume and --from-runs: the pauses between sittings are not the table's time; each
+    round's own seconds, playing and evaluating, are (as the run records them), and a run not started yet
+    counts nothing."""
     from selfplay.records import write_jsonl
 
-    write_jsonl(tmp_path / "metrics.jsonl", [{"time/round": 60.0, "time/eval": 20.0, "time/save": 0.5, "p": 0.4},
-                                             {"time/round": 58.5, "time/save": 0.5}])
-    assert recorded_seconds(tmp_path) == 139.5
+    write_jsonl(tmp_path / "metrics.jsonl", [{"time/round": 60.0, "time/eval": 20.0, "p": 0.4}, {"time/round": 58.5}])
+    assert recorded_seconds(tmp_path) == 138.5
     assert recorded_seconds(tmp_path / "not-started") == 0.0
+
+
+def test_a_resumed_table_refuses_a_run_started_with_other_settings(tmp_path):
+    """Arms resumed at another rate or with other options would not have been run alike: every such change is
+    named; more rounds, or another place for the cache, are not changes of the run."""
+    from selfplay.config_parser import from_dict, write_resolved
+
+    started = {"output_dir": str(tmp_path), "model": {"path": "builtin:shapes-qwen2_vl"},
+               "data": {"source": "builtin:shapes-scan"}, "train": {"learning_rate": 2.5e-4}, "game": {"rounds": 20}}
+    write_resolved(from_dict(started), tmp_path / "config.yaml")
+    assert changed_settings(tmp_path, {**started, "game": {"rounds": 30}, "checkpoint": {"resume": "auto"}}) == []
+    assert changed_settings(tmp_path, {**started, "train": {"learning_rate": 5e-4}, "game": {"rounds": 20,
+                                                                                         "blind_answers": 4}}) == [
+        "game.blind_answers: 2 -> 4", "train.learning_rate: 0.00025 -> 0.0005"]
+    assert changed_settings(tmp_path / "not-started", {**started, "train": {"learning_rate": 5e-4}}) == []
 
 
 def test_the_table_shows_sight_per_question_type_and_blind_answers_in_form():
