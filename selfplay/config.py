@@ -334,11 +334,10 @@ def validate(cfg: RunConfig) -> None:
         tower = [word for word in VISION_TOWER_PARTS if word in m.lora_target_modules]
         need(not tower, "model.lora_target_modules", f"names the vision tower ({', '.join(tower)}); vLLM serves "
              "adapters on the language model only: target language layers, or use engine: hf")
-    for written in ("cover_named_choices", "cover_reference"):
+    for written, what in (("cover_named_choices", "answers"), ("cover_reference", "answers"),
+                          ("text_questions", "questions")):
         need(not getattr(g, written) or cfg.engine == "hf", f"game.{written}",
-             "the written answers have no sampling log-probs for vLLM's sampler correction: use engine: hf")
-    need(not g.text_questions or cfg.engine == "hf", "game.text_questions",
-         "the written questions have no sampling log-probs for vLLM's sampler correction: use engine: hf")
+             f"the written {what} have no sampling log-probs for vLLM's sampler correction: use engine: hf")
     if g.mode == "supervised":
         need(bool(cfg.data.labels), "data.labels", "game.mode supervised needs a ground-truth QA file")
     if cfg.data.labels:
