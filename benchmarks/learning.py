@@ -47,11 +47,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.image_size import played_at  # noqa: E402
 from benchmarks.learning_report import ARMS, markdown, sight, summarise  # noqa: E402
 from selfplay.builtin import resolve_world  # noqa: E402
-from selfplay.config_parser import from_dict, load_yaml, to_dict  # noqa: E402
+from selfplay.config_parser import from_dict, load_yaml  # noqa: E402
 from selfplay.evaluate import pseudo_label_accuracy, truth_from  # noqa: E402
 from selfplay.metrics import question_diversity  # noqa: E402
 from selfplay.records import read_jsonl, write_jsonl  # noqa: E402
 from selfplay.runner import main  # noqa: E402
+from selfplay.tracking import flat_config  # noqa: E402
 
 # every linear layer of the language model, the vision tower (qkv, attn.proj, fc1, fc2) and the merger (mlp.0, mlp.2)
 EVERY_LINEAR = r".*(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj|qkv|attn\.proj|fc1|fc2|mlp\.0|mlp\.2)$"
@@ -124,13 +125,7 @@ def changed_settings(out: Path, cfg: dict) -> list[str]:
     saved = out / "config.yaml"
     if not saved.is_file():
         return []
-
-    def flat(config: dict) -> dict:
-        return {f"{section}.{key}" if isinstance(values, dict) else section: value
-                for section, values in to_dict(from_dict(config)).items()
-                for key, value in (values.items() if isinstance(values, dict) else [(None, values)])}
-
-    before, now = flat(load_yaml(saved)), flat(cfg)
+    before, now = flat_config(from_dict(load_yaml(saved))), flat_config(from_dict(cfg))
     return [f"{key}: {before[key]!r} -> {now[key]!r}" for key in now
             if key not in RESUMABLE_CHANGES and before.get(key) != now[key]]
 
