@@ -1,7 +1,6 @@
 """benchmarks/sampled_sight.py: whether a supervised run's sampled answers follow the label."""
 
 import doctest
-import json
 
 import benchmarks.sampled_sight as sampled_sight
 from benchmarks.sampled_sight import dependence_by_round
@@ -16,13 +15,10 @@ def _row(round_index, label, answers, covered=(), backed_by="truth", answer_type
             "backed_by": backed_by, "answer_type": answer_type}
 
 
-def test_only_sampled_answers_to_ground_truth_count(tmp_path):
+def test_only_sampled_answers_to_ground_truth_count():
     rows = [
         _row(0, "2", ["2", "2."]), _row(0, "1", ["1", "One"]),  # follows the label: 1 - (0.5 * 0.5 * 2)
         _row(1, "2", ["1", "1", "2"], covered=["2"]), _row(1, "1", ["1", "1"]),  # "1" to all; "2" was written
         _row(0, "yes", ["no"], backed_by="stated", answer_type="yes_no"),  # a text's reference: not read
     ]
-    path = tmp_path / "games.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    table = dependence_by_round([json.loads(line) for line in path.read_text().splitlines()])
-    assert table == {"number": {0: 0.5, 1: 0.0}}
+    assert dependence_by_round(rows) == {"number": {0: 0.5, 1: 0.0}}
