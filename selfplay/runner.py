@@ -177,7 +177,11 @@ def main(cfg: RunConfig) -> list[dict]:
             engine.refresh(role)
         if accelerator.is_main_process:
             truncate_records(output_dir, state["record_bytes"])
-        log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
+        if first_round < g.rounds:
+            log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
+        else:
+            log.info("resuming from %s: all %d rounds are played, nothing to do (raise game.rounds to go on)",
+                     resume_from, g.rounds)
     elif accelerator.is_main_process:
         for name in RECORD_FILES:  # left by a run that never completed a round
             (output_dir / name).unlink(missing_ok=True)
@@ -218,8 +222,9 @@ def main(cfg: RunConfig) -> list[dict]:
                  100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
                  metrics["time/round"], metrics.get("time/save", 0.0))
     tracker.finish()
-    log.info("done: played rounds %d to %d of %d in %.1fs; metrics in %s", first_round + 1, g.rounds, g.rounds,
-             time.perf_counter() - started, output_dir / METRICS_FILE)
+    if history:
+        log.info("done: played rounds %d to %d of %d in %.1fs; metrics in %s", first_round + 1, g.rounds, g.rounds,
+                 time.perf_counter() - started, output_dir / METRICS_FILE)
     return history
 
 

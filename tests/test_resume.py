@@ -120,7 +120,7 @@ def test_corrupt_newest_round_falls_back_with_a_warning(warm_qwen, shapes_world,
     _assert_same(_final_state(out, 2), reference)
 
 
-def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_world, tmp_path):
+def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_world, tmp_path, caplog):
     out = tmp_path / "run"
     main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=1)))
     with pytest.raises(CheckpointError, match="model.lora_rank"):
@@ -131,6 +131,11 @@ def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_w
     history = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2, checkpoint={"resume": "auto"},
                                   eval={"max_questions": 6})))
     assert [m["round"] for m in history] == [1]
+    assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
+    caplog.set_level("INFO")
+    caplog.clear()
+    again = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2, checkpoint={"resume": "auto"})))
+    assert again == [] and "all 2 rounds are played, nothing to do" in caplog.text and "done: played" not in caplog.text
     assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
 
 
