@@ -180,15 +180,15 @@ def main(cfg: RunConfig) -> list[dict]:
         if first_round < g.rounds:
             log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
         else:
-            log.info("resuming from %s: all %d rounds are played, nothing to do (raise game.rounds to go on)",
-                     resume_from, g.rounds)
+            log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
+                     "game.rounds to go on)", resume_from, first_round, g.rounds)
     elif accelerator.is_main_process:
         for name in RECORD_FILES:  # left by a run that never completed a round
             (output_dir / name).unlink(missing_ok=True)
     accelerator.wait_for_everyone()
 
     evaluator = RoundEvaluator(cfg, eval_file, model, processor, output_dir) \
-        if eval_file and accelerator.is_main_process else None
+        if eval_file and accelerator.is_main_process and first_round < g.rounds else None
     if evaluator and first_round == 0:
         tracker.log_round(-1, evaluator(-1))
     history = []

@@ -135,7 +135,8 @@ def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_w
     caplog.set_level("INFO")
     caplog.clear()
     again = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2, checkpoint={"resume": "auto"})))
-    assert again == [] and "all 2 rounds are played, nothing to do" in caplog.text and "done: played" not in caplog.text
+    assert again == [] and "2 rounds are played and game.rounds is 2, nothing to do" in caplog.text
+    assert "done: played" not in caplog.text and "evaluation:" not in caplog.text
     assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
 
 
