@@ -281,7 +281,9 @@ def main_cli() -> None:
                                                                             "to about 1 point (400: about 2.5)")
     parser.add_argument("--eval-every", type=int, default=10, help="evaluate after every N-th round (and before)")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time, each in its own process with its share "
-                                                            "of the CPU cores (2 on a 2-core machine)")
+                                                            "of the CPU cores (2 on a 2-core machine); with "
+                                                            "--from-runs, how many ran at a time: the runs' recorded "
+                                                            "time is divided by it")
     parser.add_argument("--model", default="builtin:shapes-qwen2_vl")
     parser.add_argument("--cache", default="~/.cache/selfplay")
     parser.add_argument("--work", type=Path, default=Path("runs/learning"))
