@@ -69,8 +69,8 @@ def pixels_ceiling(train: Path, held_out: Path, domain: str, epochs: int = 30,
     x, train_objects = read_split(train)
     x_held, held_objects = read_split(held_out)
     names = list(scene_facts([], domain))
-    y = torch.tensor([list(scene_facts(o, domain).values()) for o in train_objects], dtype=torch.float32)
-    y_held = torch.tensor([list(scene_facts(o, domain).values()) for o in held_objects], dtype=torch.float32)
+    y, y_held = (torch.tensor([list(scene_facts(o, domain).values()) for o in scenes], dtype=torch.float32)
+                 for scenes in (train_objects, held_objects))
     net = torch.nn.Sequential(
         torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
