@@ -175,11 +175,11 @@ def main(cfg: RunConfig) -> list[dict]:
         first_round = state["next_round"]
         for role in ROLES:
             engine.refresh(role)
-        if accelerator.is_main_process:
-            truncate_records(output_dir, state["record_bytes"])
         if first_round < g.rounds:
+            if accelerator.is_main_process:  # records of rounds after the checkpoint are replayed, so cut
+                truncate_records(output_dir, state["record_bytes"])
             log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
-        else:
+        else:  # nothing is replayed, so nothing recorded is cut
             log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
                      "game.rounds to go on)", resume_from, first_round, g.rounds)
     elif accelerator.is_main_process:

@@ -138,6 +138,10 @@ def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_w
     assert again == [] and "2 rounds are played and game.rounds is 2, nothing to do" in caplog.text
     assert "done: played" not in caplog.text and "evaluation:" not in caplog.text
     assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
+    older = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=1,
+                                checkpoint={"resume": str(out / "rounds" / "0000")})))
+    assert older == [] and "1 rounds are played and game.rounds is 1, nothing to do" in caplog.text
+    assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
 
 
 def test_failed_save_stops_clearly_and_keeps_the_previous_round(warm_qwen, shapes_world, tmp_path, monkeypatch):
