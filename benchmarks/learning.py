@@ -299,8 +299,9 @@ def main_cli() -> None:
                         help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
     parser.add_argument("--from-runs", action="store_true", help="only summarise the run folders under --work, each "
-                        "cut to the evaluations all of them reached (a table stopped part way), with the same options; "
-                        "timed by the runs' recorded seconds over --jobs")
+                        "cut to the evaluations all of them reached (a table stopped part way), with the options they ran with "
+                        "(others are refused, as with --resume: the table records them); timed by the runs' recorded "
+                        "seconds over --jobs")
     parser.add_argument("--image-size", type=int, default=112, help="play and evaluate at this side in pixels (112: 16 "
                         "image tokens instead of 56's 4; benchmarks/image_size.py); 0 for the model's own")
     parser.add_argument("--quick", action="store_true", help="one seed on aerial, for development")
@@ -331,27 +332,28 @@ def main_cli() -> None:
         args.model_options = {**args.model_options, **pixels}
     args.source_sight = base_sight_on_source(args.model, args.cache, args.eval_questions, args.model_options)
     print(f"base sight on source: {100 * args.source_sight:+.1f} points", flush=True)
+    runs = []
+    for domain in args.domains:
+        train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "domain")
+        eval_dir = resolve_world(f"builtin:shapes-{domain}-eval", args.cache, "domain")
+        images_only_manifest(train_dir)
+        for seed in args.seeds:
+            for arm in ARMS:
+                out = args.work / domain / f"seed{seed}" / arm
+                cfg = arm_config(arm, train_dir, eval_dir, out, args, seed)
+                if args.resume or args.from_runs:  # the table records these settings, so they must be the runs'
+                    cfg["checkpoint"] = {"resume": "auto"}
+                    if changed := changed_settings(out, cfg):
+                        option = "--resume" if args.resume else "--from-runs"
+                        raise SystemExit(f"{option}: {out} was started with other settings ({'; '.join(changed)});"
+                                         " pass those" + ("" if args.from_runs else ", or run afresh without --resume"))
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
+                runs.append(((domain, seed, arm), cfg, train_dir))
     if args.from_runs:
         results = results_from_runs(args.work, args.domains, args.seeds, args.cache)
         args.rounds = results[args.domains[0]][args.seeds[0]]["supervised"]["rounds"][-1]["round"] + 1
     else:
-        runs = []
-        for domain in args.domains:
-            train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "domain")
-            eval_dir = resolve_world(f"builtin:shapes-{domain}-eval", args.cache, "domain")
-            images_only_manifest(train_dir)
-            for seed in args.seeds:
-                for arm in ARMS:
-                    out = args.work / domain / f"seed{seed}" / arm
-                    cfg = arm_config(arm, train_dir, eval_dir, out, args, seed)
-                    if args.resume:
-                        cfg["checkpoint"] = {"resume": "auto"}
-                        if changed := changed_settings(out, cfg):
-                            raise SystemExit(f"--resume: {out} was started with other settings ("
-                                             f"{'; '.join(changed)}); run it with those, or afresh without --resume")
-                    else:
-                        shutil.rmtree(out, ignore_errors=True)
-                    runs.append(((domain, seed, arm), cfg, train_dir))
         results = run_all(runs, args.jobs)
     table = summarise(results)
     if args.from_runs or args.resume:  # several sittings, or one cut off: the runs' own records, not the clock
