@@ -78,6 +78,9 @@ def main() -> None:
     parser.add_argument("--answering", action=argparse.BooleanOptionalAction, default=recipe["answering"],
                         help="add broad-vocabulary answerer rows in varied styles, one scene per eight rows "
                              "(selfplay/broad_reading.py)")
+    parser.add_argument("--looks", action="store_true",
+                        help="add answerer rows whose nouns keep one look (form and size) in every scene and style, "
+                             "one scene per eight rows (selfplay/broad_looks.py); not yet the built-in's recipe")
     parser.add_argument("--image-size", type=int, default=56,
                         help="side in pixels the base is warm-started and probed at (112: 16 image tokens instead of "
                              "4); the saved processor keeps it (benchmarks/image_size.py)")
@@ -111,6 +114,8 @@ def main() -> None:
             base = copied(base, args.work / "copied", args.copy_steps, args.copy_framed_steps, args.seed)
         # every key of the recipe is an option of the same name, but the scenes' seed and the rows' number
         recipe = {key: getattr(args, key, value) for key, value in SHAPES_RECIPE.items()}
+        if args.looks:
+            recipe["looks"] = True
         model_dir = build_shapes_base(base, args.work, args.out, recipe)
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

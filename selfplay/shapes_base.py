@@ -31,14 +31,17 @@ SHAPES_RECIPE = {"scenes": 2000, "scene_seed": 1, "look_steps": 600, "steps": 10
 
 def broad_rows(recipe: dict) -> Callable[[int], list[dict]]:
     """The rows the main stage mixes into its `n` world rows: an eighth of `n` reading rows (half
-    of them copy rows when `copying`) and an eighth answering rows, as `recipe` asks."""
+    of them copy rows when `copying`), an eighth answering rows, and where `recipe` has "looks" (tried by
+    benchmarks/warmstart_probe.py --looks, not yet the built-in's) an eighth looks rows."""
+    from .broad_looks import looks_rows
     from .broad_reading import answering_rows, copy_rows, reading_rows
 
     def rows(n: int) -> list[dict]:
         share = n // 16 if recipe["copying"] else n // 8
         return ((reading_rows(share, seed=1) if recipe["reading"] else [])
                 + (copy_rows(share, seed=7, frames=recipe["copy_frames"]) if recipe["copying"] else [])
-                + (answering_rows(n // 8, seed=1) if recipe["answering"] else []))
+                + (answering_rows(n // 8, seed=1) if recipe["answering"] else [])
+                + (looks_rows(n // 8, seed=1) if recipe.get("looks") else []))
 
     return rows
 

@@ -110,3 +110,23 @@ def test_framed_copy_rows_put_the_same_facts_in_made_up_frames_and_name_only_abs
         shapes = {o.shape for o in scene.objects}
         assert not {w[:-1] for w in re.findall(r"No (\w+)\.", new)} & shapes
     assert places > 5
+
+
+def test_looks_rows_bind_each_noun_to_one_look_so_their_answers_are_read_from_the_image():
+    from roles.answerer import parse_answer
+    from selfplay.broad_looks import LOOK_NOUNS, looks_rows
+
+    rows = looks_rows(n=300, seed=0)
+    assert [r["completion"] for r in rows] == [r["completion"] for r in looks_rows(n=300, seed=0)]
+    targets = {word for domain in ("scan", "aerial") for shape in SHAPES[domain] for word in (shape, shape + "s")}
+    assert not set(LOOK_NOUNS) & targets and len(set(LOOK_NOUNS.values())) == 6  # three forms in two sizes
+    answers: dict[str, set] = {}
+    for row in rows:
+        question = row["prompt"][-1]["content"].splitlines()[0]
+        answer = parse_answer(_completion(row))
+        if question.startswith("Is there"):
+            assert answer in ("yes", "no") and question.split()[-1].rstrip("?") in LOOK_NOUNS
+        answers.setdefault(question, set()).add(answer)
+    exists = {q: a for q, a in answers.items() if q.startswith("Is there")}
+    assert len(exists) == len(LOOK_NOUNS)  # every noun is asked about
+    assert all(a == {"yes", "no"} for a in exists.values())  # and its noun alone never tells the answer
