@@ -117,17 +117,49 @@ def recorded_seconds(out: Path) -> float:
 RESUMABLE_CHANGES = ("output_dir", "cache_dir", "checkpoint.resume", "checkpoint.keep_last", "game.rounds")
 
 
-def changed_settings(out: Path, cfg: dict) -> list[str]:
+def changed_settings(out: Path, cfg: dict, also_allowed: tuple[str, ...] = ()) -> list[str]:
     """The settings of `cfg` that differ from those the run in `out` was started with ("key: old -> new"),
-    beyond RESUMABLE_CHANGES; none where the run has not started. A resumed table whose sittings differed in
-    rate, items or options would compare arms that were not run alike, so --resume refuses them all (the run
-    itself refuses only the changes that break its checkpoint)."""
+    beyond RESUMABLE_CHANGES and `also_allowed`; none where the run has not started. A resumed table whose
+    sittings differed in rate, items or options would compare arms that were not run alike, so --resume
+    refuses them all (the run itself refuses only the changes that break its checkpoint), and --from-runs
+    too, since the table records the command's settings as the runs'."""
     saved = out / "config.yaml"
     if not saved.is_file():
         return []
     before, now = flat_config(from_dict(load_yaml(saved))), flat_config(from_dict(cfg))
     return [f"{key}: {before[key]!r} -> {now[key]!r}" for key in now
-            if key not in RESUMABLE_CHANGES and before.get(key) != now[key]]
+            if key not in RESUMABLE_CHANGES + also_allowed and before.get(key) != now[key]]
+
+
+# what a table summarised from run folders may differ in besides: where the model, data and runs are (a run by
+# benchmarks/one_arm.py plays on its own copy of the model)
+SUMMARY_PATHS = ("model.path", "data.source", "data.labels", "eval.data")
+
+
+def planned_runs(args) -> list[tuple[tuple, dict, Path]]:
+    """Every (domain, seed, arm) run of the table with its config and training world. A fresh table
+    clears each run's folder; --resume and --from-runs refuse a run started with other settings than
+    these, since the table records these as the ones that ran."""
+    runs = []
+    for domain in args.domains:
+        train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "domain")
+        eval_dir = resolve_world(f"builtin:shapes-{domain}-eval", args.cache, "domain")
+        if not args.from_runs:
+            images_only_manifest(train_dir)
+        for seed in args.seeds:
+            for arm in ARMS:
+                out = args.work / domain / f"seed{seed}" / arm
+                cfg = arm_config(arm, train_dir, eval_dir, out, args, seed)
+                if args.resume or args.from_runs:
+                    cfg["checkpoint"] = {"resume": "auto"}
+                    if changed := changed_settings(out, cfg, SUMMARY_PATHS if args.from_runs else ()):
+                        option = "--resume" if args.resume else "--from-runs"
+                        raise SystemExit(f"{option}: {out} was started with other settings ({'; '.join(changed)});"
+                                         " pass those" + ("" if args.from_runs else ", or run afresh without --resume"))
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
+                runs.append(((domain, seed, arm), cfg, train_dir))
+    return runs
 
 
 def images_only_manifest(domain_dir: Path) -> None:
@@ -299,9 +331,9 @@ def main_cli() -> None:
                         help='JSON of train.* settings for every arm, e.g. {"beta": 0.1}')
     parser.add_argument("--from-json", type=Path, help="only re-render learning.md from this learning.json")
     parser.add_argument("--from-runs", action="store_true", help="only summarise the run folders under --work, each "
-                        "cut to the evaluations all of them reached (a table stopped part way), with the options they ran with "
-                        "(others are refused, as with --resume: the table records them); timed by the runs' recorded "
-                        "seconds over --jobs")
+                        "cut to the evaluations all of them reached (a table stopped part way), with the options they ran "
+                        "with (others are refused, as with --resume, paths aside: the table records them); timed by "
+                        "the runs' recorded seconds over --jobs")
     parser.add_argument("--image-size", type=int, default=112, help="play and evaluate at this side in pixels (112: 16 "
                         "image tokens instead of 56's 4; benchmarks/image_size.py); 0 for the model's own")
     parser.add_argument("--quick", action="store_true", help="one seed on aerial, for development")
@@ -330,26 +362,9 @@ def main_cli() -> None:
     if args.image_size:
         args.model, pixels = played_at(args.model, args.image_size, args.work / f"model-{args.image_size}px", args.cache)
         args.model_options = {**args.model_options, **pixels}
+    runs = planned_runs(args)  # before the base is measured, so that a refusal comes at once
     args.source_sight = base_sight_on_source(args.model, args.cache, args.eval_questions, args.model_options)
     print(f"base sight on source: {100 * args.source_sight:+.1f} points", flush=True)
-    runs = []
-    for domain in args.domains:
-        train_dir = resolve_world(f"builtin:shapes-{domain}", args.cache, "domain")
-        eval_dir = resolve_world(f"builtin:shapes-{domain}-eval", args.cache, "domain")
-        images_only_manifest(train_dir)
-        for seed in args.seeds:
-            for arm in ARMS:
-                out = args.work / domain / f"seed{seed}" / arm
-                cfg = arm_config(arm, train_dir, eval_dir, out, args, seed)
-                if args.resume or args.from_runs:  # the table records these settings, so they must be the runs'
-                    cfg["checkpoint"] = {"resume": "auto"}
-                    if changed := changed_settings(out, cfg):
-                        option = "--resume" if args.resume else "--from-runs"
-                        raise SystemExit(f"{option}: {out} was started with other settings ({'; '.join(changed)});"
-                                         " pass those" + ("" if args.from_runs else ", or run afresh without --resume"))
-                else:
-                    shutil.rmtree(out, ignore_errors=True)
-                runs.append(((domain, seed, arm), cfg, train_dir))
     if args.from_runs:
         results = results_from_runs(args.work, args.domains, args.seeds, args.cache)
         args.rounds = results[args.domains[0]][args.seeds[0]]["supervised"]["rounds"][-1]["round"] + 1
