@@ -30,9 +30,10 @@ SHAPES_RECIPE = {"scenes": 2000, "scene_seed": 1, "look_steps": 600, "steps": 10
 
 
 def broad_rows(recipe: dict) -> Callable[[int], list[dict]]:
-    """The rows the main stage mixes into its `n` world rows: an eighth of `n` reading rows (half
-    of them copy rows when `copying`), an eighth answering rows, and where `recipe` has "looks" (tried by
-    benchmarks/warmstart_probe.py --looks, not yet the built-in's) an eighth looks rows."""
+    """The rows the main stage mixes into its `n` world rows: reading rows of an eighth as many scenes
+    (half of them copy rows when `copying`), answering rows of an eighth as many scenes, and where
+    `recipe` has "looks" (benchmarks/warmstart_probe.py --looks; not yet the built-in's) looks rows of an
+    eighth as many scenes, two a scene."""
     from .broad_looks import looks_rows
     from .broad_reading import answering_rows, copy_rows, reading_rows
 

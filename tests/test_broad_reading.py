@@ -114,19 +114,34 @@ def test_framed_copy_rows_put_the_same_facts_in_made_up_frames_and_name_only_abs
 
 def test_looks_rows_bind_each_noun_to_one_look_so_their_answers_are_read_from_the_image():
     from roles.answerer import parse_answer
-    from selfplay.broad_looks import LOOK_NOUNS, looks_rows
+    from selfplay.broad_looks import FORMS, LOOK_NOUNS, SIZES, looks_questions, looks_rows
+    from selfplay.broad_reading import plural
+
+    targets = {word for domain in ("scan", "aerial") for shape in SHAPES[domain] for word in (shape, shape + "s")}
+    assert not set(LOOK_NOUNS) & (targets | set(NOUNS)) and len(set(LOOK_NOUNS.values())) == 6  # 3 forms, 2 sizes
+    # a hand-made scene: two small circles and a large triangle; every answer is read off these counts
+    counts = {(f, s): 0 for f in FORMS for s in SIZES} | {("circle", "small"): 2, ("triangle", "large"): 1}
+    rng = random.Random(0)
+    asked = [pair for _ in range(200) for pair in looks_questions(counts, rng, per_scene=3)]
+    for question, answer in asked:
+        named = [look for noun, look in LOOK_NOUNS.items() if re.search(rf"\b({noun}|{plural(noun)})\b", question)]
+        if question.startswith("Is there"):
+            assert answer == ("yes" if counts[named[0]] else "no"), question
+        elif question.startswith("How many"):
+            assert answer == str(counts[named[0]]), question
+        else:  # "Are there more As than Bs?", A and B in the question's order
+            first, second = sorted(named, key=lambda look: min(
+                question.find(f" {n}") for n, lk in LOOK_NOUNS.items() if lk == look and f" {n}" in question))
+            assert answer == ("yes" if counts[first] > counts[second] else "no"), question
+    by_form = {form: [a for q, a in asked if q.startswith(form)] for form in ("Is there", "How many", "Are there")}
+    for form in ("Is there", "Are there"):  # neither answer is had without looking
+        assert 0.35 < by_form[form].count("yes") / len(by_form[form]) < 0.65, form
 
     rows = looks_rows(n=300, seed=0)
     assert [r["completion"] for r in rows] == [r["completion"] for r in looks_rows(n=300, seed=0)]
-    targets = {word for domain in ("scan", "aerial") for shape in SHAPES[domain] for word in (shape, shape + "s")}
-    assert not set(LOOK_NOUNS) & targets and len(set(LOOK_NOUNS.values())) == 6  # three forms in two sizes
     answers: dict[str, set] = {}
     for row in rows:
-        question = row["prompt"][-1]["content"].splitlines()[0]
-        answer = parse_answer(_completion(row))
-        if question.startswith("Is there"):
-            assert answer in ("yes", "no") and question.split()[-1].rstrip("?") in LOOK_NOUNS
-        answers.setdefault(question, set()).add(answer)
+        answers.setdefault(row["prompt"][-1]["content"].splitlines()[0], set()).add(parse_answer(_completion(row)))
     exists = {q: a for q, a in answers.items() if q.startswith("Is there")}
     assert len(exists) == len(LOOK_NOUNS)  # every noun is asked about
     assert all(a == {"yes", "no"} for a in exists.values())  # and its noun alone never tells the answer
