@@ -22,6 +22,7 @@ from __future__ import annotations
 import random
 
 from .broad_reading import BASIC_COLOURS, plural
+from .scene import article
 
 FORMS = ("circle", "square", "triangle")
 SIZES = ("small", "large")
@@ -66,7 +67,7 @@ def looks_questions(counts: dict[tuple[str, str], int], rng: random.Random, per_
             look = rng.choice(present) if rng.random() < 0.5 else rng.choice(
                 [m for p in present for m in near_misses(p) if not counts[m]])  # four objects leave one absent
             noun = rng.choice(nouns[look])
-            asked.append((f"Is there {'an' if noun[0] in 'aeiou' else 'a'} {noun}?", "yes" if counts[look] else "no"))
+            asked.append((f"Is there {article(noun)} {noun}?", "yes" if counts[look] else "no"))
         elif form == "count":
             look = rng.choice(present) if rng.random() < 0.5 else rng.choice(near_misses(rng.choice(present)))
             asked.append((f"How many {plural(rng.choice(nouns[look]))} are there?", str(counts[look])))

@@ -105,7 +105,7 @@ def test_a_resumed_table_refuses_a_run_started_with_other_settings(tmp_path):
                                                                                          "blind_answers": 4}}) == [
         "game.blind_answers: 2 -> 4", "train.learning_rate: 0.00025 -> 0.0005"]
     assert changed_settings(tmp_path / "not-started", {**started, "train": {"learning_rate": 5e-4}}) == []
-    moved = {**started, "data": {"source": "builtin:shapes-aerial"}}  # as a one-arm run's own copy of the model
+    moved = {**started, "data": {"source": "builtin:shapes-aerial"}}  # another path, as a one-arm run's model
     assert changed_settings(tmp_path, moved) == ["data.source: 'builtin:shapes-scan' -> 'builtin:shapes-aerial'"]
     assert changed_settings(tmp_path, moved, also_allowed=("data.source",)) == []  # paths, as --from-runs allows
 
