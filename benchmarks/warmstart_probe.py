@@ -81,6 +81,9 @@ def main() -> None:
     parser.add_argument("--looks", action="store_true",
                         help="add answerer rows whose nouns keep one look (form and size) in every scene and style, "
                              "one scene per eight rows (selfplay/broad_looks.py); not yet the built-in's recipe")
+    parser.add_argument("--answer-steps", type=int, default=recipe.get("answer_steps", 0),
+                        help="an answer stage last: this many steps on the world's own questions at 2.5e-4, with "
+                             "the looks rows mixed in (selfplay/answer_stage.py)")
     parser.add_argument("--image-size", type=int, default=56,
                         help="side in pixels the base is warm-started and probed at (112: 16 image tokens instead of "
                              "4); the saved processor keeps it (benchmarks/image_size.py)")
@@ -116,6 +119,8 @@ def main() -> None:
         recipe = {key: getattr(args, key, value) for key, value in SHAPES_RECIPE.items()}
         if args.looks:
             recipe["looks"] = True
+        if args.answer_steps:
+            recipe["answer_steps"] = args.answer_steps
         model_dir = build_shapes_base(base, args.work, args.out, recipe)
         report["warm_start_seconds"] = round(time.perf_counter() - started, 1)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

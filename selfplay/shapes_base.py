@@ -49,12 +49,17 @@ def broad_rows(recipe: dict) -> Callable[[int], list[dict]]:
 
 def build_shapes_base(base: str | Path, work: str | Path, out: str | Path, recipe: dict = SHAPES_RECIPE) -> Path:
     """Warm-start `base` by `recipe` into `out`; the source scenes are generated under `work`."""
+    from .answer_stage import answer_stage
     from .look_stage import warm_start_with_look
     from .warmstart import warm_start
     from .world import generate
 
     world = generate(Path(work) / f"source-{recipe['scenes']}", "source", n=recipe["scenes"], seed=recipe["scene_seed"])
     if recipe["look_steps"]:
-        return warm_start_with_look(base, world, out, look_steps=recipe["look_steps"], steps=recipe["steps"],
-                                    mix_in=broad_rows(recipe), seed=recipe["seed"])
-    return warm_start(base, world, out, steps=recipe["steps"], mix_in=broad_rows(recipe), seed=recipe["seed"])
+        built = warm_start_with_look(base, world, out, look_steps=recipe["look_steps"], steps=recipe["steps"],
+                                     mix_in=broad_rows(recipe), seed=recipe["seed"])
+    else:
+        built = warm_start(base, world, out, steps=recipe["steps"], mix_in=broad_rows(recipe), seed=recipe["seed"])
+    if recipe.get("answer_steps"):
+        return answer_stage(built, world, recipe["answer_steps"], seed=recipe["seed"])
+    return built

@@ -64,14 +64,15 @@ def test_the_shapes_model_is_built_by_its_recipe_once_and_again_when_the_recipe_
     from selfplay import builtin
 
     recipe = {"scenes": 8, "scene_seed": 1, "look_steps": 3, "steps": 2, "reading": True, "copying": True,
-              "copy_frames": False, "answering": True, "seed": 0}
+              "copy_frames": False, "answering": True, "looks": True, "answer_steps": 2, "seed": 0}
     monkeypatch.setattr(builtin, "SHAPES_RECIPE", recipe)
     caplog.set_level("INFO", logger="selfplay")
     model = ModelConfig(path="builtin:shapes-qwen2_vl")
     warm = resolve_model_path(model, tmp_path)
     assert warm == tmp_path / "models" / "shapes-qwen2_vl" and (warm / "model.safetensors").is_file()
     assert json.loads((warm / builtin.RECIPE_FILE).read_text()) == recipe
-    assert any("look stage" in r.getMessage() for r in caplog.records)  # the look stage ran first
+    stages = [r.getMessage() for r in caplog.records if "stage" in r.getMessage()]
+    assert "look stage" in stages[0] and "answer stage" in stages[-1]  # the look stage first, the answer stage last
     built = (warm / "model.safetensors").stat().st_mtime_ns
     assert resolve_model_path(model, tmp_path) == warm and (warm / "model.safetensors").stat().st_mtime_ns == built
     monkeypatch.setattr(builtin, "SHAPES_RECIPE", {**recipe, "steps": 3})

@@ -29,10 +29,12 @@ def test_the_builtin_recipe_never_names_a_target_noun(shapes_world):
     # scan and aerial it meets their nouns first, as on a domain nobody planned for
     import re
 
+    from selfplay.answer_stage import answer_stage_rows
     from selfplay.look_stage import colour_rows
     from selfplay.shapes_base import SHAPES_RECIPE, broad_rows
 
-    rows = warmstart_rows(shapes_world, seed=0) + colour_rows(200) + broad_rows(SHAPES_RECIPE)(1600)
+    rows = warmstart_rows(shapes_world, seed=0) + colour_rows(200) + broad_rows({**SHAPES_RECIPE, "looks": True})(1600)
+    rows += answer_stage_rows(shapes_world, seed=0)
     assert len(rows) > 600
     parts = [message["content"] for row in rows for message in row["prompt"] + row["completion"]]
     text = " ".join(part if isinstance(part, str) else " ".join(p.get("text", "") for p in part) for part in parts)

@@ -1,0 +1,56 @@
+"""The answer stage of the built-in shapes model's warm start (selfplay/shapes_base.py): after the main
+stage, the source world's own questions at a quarter of its rate, with the looks rows mixed in.
+
+Why: the main stage (1000 steps at 1e-3, cosine) crosses the look stage's colour transition and no
+other; the base it leaves reads colour on source and counts, existence and comparisons not at all
+(0.41 / 0.41, 0.58 / 0.54, 0.51 / 0.49 with / without the image). Plain SFT on source's labels at
+2.5e-4 from that base took source's sight from +7.4 to +20 in 1500 steps (benchmarks/label_ceiling.py
+--domain source, docs/learning.md "stop 46"). This stage is that SFT made part of the recipe: the
+answerer rows are the world's own, the looks rows (selfplay/broad_looks.py) keep a named thing bound to
+a look, and the questioner's rows and copy rows stay in so that its formats and its copying from the
+context are not traded away for the answerer's.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+from .warmstart import train_sft, warmstart_rows
+
+log = logging.getLogger("selfplay.warmstart.answer")
+
+LEARNING_RATE = 2.5e-4  # label_ceiling.py: 1e-3 first unlearns the warm base (source sight +16 -> +4.5)
+
+
+def answer_stage_rows(world: str | Path, seed: int) -> list[dict]:
+    """The world's rows for both roles, then one copy-row scene (selfplay/broad_reading.py) per sixteen
+    rows and one looks scene (two rows) per eight, shuffled by `seed`."""
+    from .broad_looks import looks_rows
+    from .broad_reading import copy_rows
+
+    rows = warmstart_rows(world, seed)
+    rows += copy_rows(len(rows) // 16, seed=seed + 11) + looks_rows(len(rows) // 8, seed=seed + 11)
+    random.Random(seed).shuffle(rows)
+    return rows
+
+
+def answer_stage(model_dir: str | Path, world: str | Path, steps: int, *, batch_size: int = 32, seed: int = 0) -> Path:
+    """Train the checkpoint at `model_dir` on `answer_stage_rows` for `steps` at LEARNING_RATE
+    (constant after a warm-up) and save it back to `model_dir`."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from .modeling import NO_HUB_KERNELS
+
+    torch.manual_seed(seed)
+    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32, **NO_HUB_KERNELS)
+    processor = AutoProcessor.from_pretrained(model_dir)
+    rows = answer_stage_rows(world, seed)
+    log.info("warm start, answer stage: %d SFT rows, %d steps of %d at %g", len(rows), steps, batch_size, LEARNING_RATE)
+    train_sft(model, processor, rows, steps, "constant_with_warmup", batch_size=batch_size,
+              learning_rate=LEARNING_RATE, seed=seed)
+    model.save_pretrained(model_dir)
+    processor.save_pretrained(model_dir)
+    return Path(model_dir)
