@@ -188,6 +188,11 @@ def check_compatible(saved: dict, cfg: RunConfig, folder: Path) -> None:
                     "continuation of the saved one", ", ".join(drift))
 
 
+def rounds_played(folder: Path) -> int:
+    """How many rounds the run had played when `folder` was saved (state.json's next round)."""
+    return json.loads((Path(folder) / STATE).read_text())["next_round"]
+
+
 def load_checkpoint(folder: Path, model, learners: dict, cfg: RunConfig, rank: int, world_size: int) -> dict:
     """Restore adapters, optimizer states and this process's RNG; returns state.json."""
     from peft import set_peft_model_state_dict

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
-                         rng_state, save_checkpoint, truncate_records)
+                         rng_state, rounds_played, save_checkpoint, truncate_records)
 from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
 from .config import ConfigError, RunConfig
 from .config_parser import write_resolved
@@ -119,6 +119,11 @@ def main(cfg: RunConfig) -> list[dict]:
     setup_logging(accelerator.is_main_process)
     use_available_cores(accelerator.device.type == "cpu")
     resume_from = start_point(cfg, output_dir)
+    if resume_from is not None and (played := rounds_played(resume_from)) >= cfg.game.rounds:
+        # returns before anything is written: the run's config.yaml and records stay as they were
+        log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
+                 "game.rounds to go on)", resume_from, played, cfg.game.rounds)
+        return []
     if accelerator.is_main_process:
         write_resolved(cfg, output_dir / "config.yaml")
     tracker = RunTracker(accelerator, cfg)
@@ -175,20 +180,16 @@ def main(cfg: RunConfig) -> list[dict]:
         first_round = state["next_round"]
         for role in ROLES:
             engine.refresh(role)
-        if first_round < g.rounds:
-            if accelerator.is_main_process:  # records of rounds after the checkpoint are replayed, so cut
-                truncate_records(output_dir, state["record_bytes"])
-            log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
-        else:  # nothing is replayed, so nothing recorded is cut
-            log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
-                     "game.rounds to go on)", resume_from, first_round, g.rounds)
+        if accelerator.is_main_process:  # records of rounds after the checkpoint are replayed, so cut
+            truncate_records(output_dir, state["record_bytes"])
+        log.info("resuming from %s: rounds %d to %d to go", resume_from, first_round + 1, g.rounds)
     elif accelerator.is_main_process:
         for name in RECORD_FILES:  # left by a run that never completed a round
             (output_dir / name).unlink(missing_ok=True)
     accelerator.wait_for_everyone()
 
     evaluator = RoundEvaluator(cfg, eval_file, model, processor, output_dir) \
-        if eval_file and accelerator.is_main_process and first_round < g.rounds else None
+        if eval_file and accelerator.is_main_process else None
     if evaluator and first_round == 0:
         tracker.log_round(-1, evaluator(-1))
     history = []
@@ -222,9 +223,8 @@ def main(cfg: RunConfig) -> list[dict]:
                  100 * metrics["kept_share"], metrics.get("questioner/blind_agreement_mean", 0.0),
                  metrics["time/round"], metrics.get("time/save", 0.0))
     tracker.finish()
-    if history:
-        log.info("done: played rounds %d to %d of %d in %.1fs; metrics in %s", first_round + 1, g.rounds, g.rounds,
-                 time.perf_counter() - started, output_dir / METRICS_FILE)
+    log.info("done: played rounds %d to %d of %d in %.1fs; metrics in %s", first_round + 1, g.rounds, g.rounds,
+             time.perf_counter() - started, output_dir / METRICS_FILE)
     return history
 
 

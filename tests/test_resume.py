@@ -134,6 +134,7 @@ def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_w
     assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
     caplog.set_level("INFO")
     caplog.clear()
+    config = (out / "config.yaml").read_text()
     again = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2, checkpoint={"resume": "auto"})))
     assert again == [] and "2 rounds are played and game.rounds is 2, nothing to do" in caplog.text
     assert "done: played" not in caplog.text and "evaluation:" not in caplog.text
@@ -141,6 +142,7 @@ def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_w
     older = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=1,
                                 checkpoint={"resume": str(out / "rounds" / "0000")})))
     assert older == [] and "1 rounds are played and game.rounds is 1, nothing to do" in caplog.text
+    assert (out / "config.yaml").read_text() == config  # the run's settings are still the ones it played by
     assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
 
 
