@@ -7,8 +7,8 @@ other; the base it leaves reads colour on source and counts, existence and compa
 2.5e-4 from that base took source's sight from +7.4 to +20 in 1500 steps (benchmarks/label_ceiling.py
 --domain source, docs/learning.md "stop 46"). This stage is that SFT made part of the recipe: the
 answerer rows are the world's own, the looks rows (selfplay/broad_looks.py) keep a named thing bound to
-a look, and the questioner's rows and copy rows stay in so that its formats and its copying from the
-context are not traded away for the answerer's.
+a look, and the questioner's rows, copy rows and answering rows stay in so that neither role's formats,
+its copying from the context nor its answers on new nouns are traded away for source's answers.
 """
 
 from __future__ import annotations
@@ -26,12 +26,18 @@ LEARNING_RATE = 2.5e-4  # label_ceiling.py: 1e-3 first unlearns the warm base (s
 
 def answer_stage_rows(world: str | Path, seed: int) -> list[dict]:
     """The world's rows for both roles, then one copy-row scene (selfplay/broad_reading.py) per sixteen
-    rows and one looks scene (two rows) per eight, shuffled by `seed`."""
+    rows, one answering scene (two or three rows) and one looks scene (two) per eight, shuffled by `seed`.
+
+    The answering rows (renamed shapes and colours, varied styles) stay in because without them the
+    stage forgets to answer a new domain's "A or B?" with one of the offered words: scan's attribute
+    questions went to 0.00 with the image and without (two seeds, docs/learning.md "stop 47")."""
     from .broad_looks import looks_rows
-    from .broad_reading import copy_rows
+    from .broad_reading import answering_rows, copy_rows
 
     rows = warmstart_rows(world, seed)
-    rows += copy_rows(len(rows) // 16, seed=seed + 11) + looks_rows(len(rows) // 8, seed=seed + 11)
+    n = len(rows)
+    rows += (copy_rows(n // 16, seed=seed + 11) + answering_rows(n // 8, seed=seed + 11)
+             + looks_rows(n // 8, seed=seed + 11))
     random.Random(seed).shuffle(rows)
     return rows
 
