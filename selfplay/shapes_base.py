@@ -11,6 +11,8 @@ SHAPES_RECIPE names the stages; a cached model built by another recipe is built 
    broad vocabulary, half of them naming a made-up word new in every scene so that only copying
    from the context lowers the loss, and answerer rows on renamed scenes in varied styles and on
    blank pages.
+3. Where a recipe has "answer_steps" (benchmarks/warmstart_probe.py --answer-steps; not the built-in's
+   yet), an answer stage (selfplay/answer_stage.py): the world's own rows at a quarter of the rate.
 
 Nothing here names a target's word: on scan and aerial the base meets their nouns for the first
 time, as it would on a domain nobody planned for. Its figures hold for the thread count it was built
