@@ -82,8 +82,8 @@ def main() -> None:
                         help="add answerer rows whose nouns keep one look (form and size) in every scene and style, "
                              "one scene per eight rows (selfplay/broad_looks.py); not yet the built-in's recipe")
     parser.add_argument("--answer-steps", type=int, default=recipe.get("answer_steps", 0),
-                        help="an answer stage last: this many steps on the world's own questions at 2.5e-4, with "
-                             "the looks rows mixed in (selfplay/answer_stage.py)")
+                        help="an answer stage last: this many steps on the world's own rows at 2.5e-4, with copy, "
+                             "answering and looks rows always mixed in (selfplay/answer_stage.py)")
     parser.add_argument("--image-size", type=int, default=56,
                         help="side in pixels the base is warm-started and probed at (112: 16 image tokens instead of "
                              "4); the saved processor keeps it (benchmarks/image_size.py)")

@@ -1,10 +1,11 @@
 """The answer stage of the built-in shapes model's warm start (selfplay/shapes_base.py): after the main
-stage, the source world's own questions at a quarter of its rate, with the looks rows mixed in.
+stage, the source world's own rows at a quarter of its rate, with copy, answering and looks rows mixed
+in (always, whatever the recipe's other keys say).
 
 Why: the main stage (1000 steps at 1e-3, cosine) crosses the look stage's colour transition and no
 other; the base it leaves reads colour on source and counts, existence and comparisons not at all
 (0.41 / 0.41, 0.58 / 0.54, 0.51 / 0.49 with / without the image). Plain SFT on source's labels at
-2.5e-4 from that base took source's sight from +7.4 to +20 in 1500 steps (benchmarks/label_ceiling.py
+2.5e-4 from such a base (looks1) took source's sight from +7.4 to +20 in 1500 steps (benchmarks/label_ceiling.py
 --domain source, docs/learning.md "stop 46"). This stage is that SFT made part of the recipe: the
 answerer rows are the world's own, the looks rows (selfplay/broad_looks.py) keep a named thing bound to
 a look, and the questioner's rows, copy rows and answering rows stay in so that neither role's formats,

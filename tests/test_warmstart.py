@@ -24,7 +24,7 @@ def test_warmstart_rows_teach_both_roles_on_source_images(shapes_world):
     assert rows == warmstart_rows(shapes_world, seed=0)
 
 
-def test_the_builtin_recipe_never_names_a_target_noun(shapes_world):
+def test_the_warm_start_rows_never_name_a_target_noun(shapes_world):
     # issue 16, part 5: what the built-in base knows beyond source comes from a broad vocabulary, so on
     # scan and aerial it meets their nouns first, as on a domain nobody planned for
     import re
