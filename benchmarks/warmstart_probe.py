@@ -38,19 +38,10 @@ from selfplay.shapes_base import SHAPES_RECIPE  # noqa: E402
 
 def copied(base: Path, out: Path, plain_steps: int, framed_steps: int, seed: int) -> Path:
     """`base` after benchmarks/copy_stage.py's copy stage, saved to `out`."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
     from benchmarks.copy_stage import copy_stage
-    from selfplay.modeling import NO_HUB_KERNELS
+    from selfplay.warmstart import fine_tuned
 
-    torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_pretrained(base, dtype=torch.float32, **NO_HUB_KERNELS)
-    processor = AutoProcessor.from_pretrained(base)
-    copy_stage(model, processor, plain_steps, framed_steps)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
+    return fine_tuned(base, out, lambda model, processor: copy_stage(model, processor, plain_steps, framed_steps), seed)
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import logging
 import random
 from pathlib import Path
 
-from .warmstart import train_sft, warmstart_rows
+from .warmstart import fine_tuned, train_sft, warmstart_rows
 
 log = logging.getLogger("selfplay.warmstart.answer")
 
@@ -46,18 +46,11 @@ def answer_stage_rows(world: str | Path, seed: int) -> list[dict]:
 def answer_stage(model_dir: str | Path, world: str | Path, steps: int, *, batch_size: int = 32, seed: int = 0) -> Path:
     """Train the checkpoint at `model_dir` on `answer_stage_rows` for `steps` at LEARNING_RATE
     (constant after a warm-up) and save it back to `model_dir`."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    def train(model, processor) -> None:
+        rows = answer_stage_rows(world, seed)
+        log.info("warm start, answer stage: %d SFT rows, %d steps of %d at %g", len(rows), steps, batch_size,
+                 LEARNING_RATE)
+        train_sft(model, processor, rows, steps, "constant_with_warmup", batch_size=batch_size,
+                  learning_rate=LEARNING_RATE, seed=seed)
 
-    from .modeling import NO_HUB_KERNELS
-
-    torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32, **NO_HUB_KERNELS)
-    processor = AutoProcessor.from_pretrained(model_dir)
-    rows = answer_stage_rows(world, seed)
-    log.info("warm start, answer stage: %d SFT rows, %d steps of %d at %g", len(rows), steps, batch_size, LEARNING_RATE)
-    train_sft(model, processor, rows, steps, "constant_with_warmup", batch_size=batch_size,
-              learning_rate=LEARNING_RATE, seed=seed)
-    model.save_pretrained(model_dir)
-    processor.save_pretrained(model_dir)
-    return Path(model_dir)
+    return fine_tuned(model_dir, model_dir, train, seed)

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .scene import PALETTE, article
-from .warmstart import answerer_row, train_sft, warm_start
+from .warmstart import answerer_row, fine_tuned, train_sft, warm_start
 
 log = logging.getLogger("selfplay.warmstart.look")
 
@@ -76,23 +76,15 @@ def look_stage(base_path: str | Path, out_dir: str | Path, steps: int, *, batch_
     Colour words on white cross the transition fastest (a third of the steps); every form on varied
     backgrounds then ties the skill to reading the image, not to one answer or page.
     """
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    def train(model, processor) -> None:
+        for every_form, stage_steps in ((False, steps // 3), (True, steps - steps // 3)):
+            log.info("warm start, look stage: %d steps of %d colour questions%s", stage_steps, batch_size,
+                     " in every answer form, on varied backgrounds" if every_form else "")
+            train_sft(model, processor, colour_rows(4000, seed + every_form, every_form, varied=every_form),
+                      stage_steps, "constant_with_warmup", batch_size=batch_size, learning_rate=learning_rate,
+                      seed=seed)
 
-    from .modeling import NO_HUB_KERNELS
-
-    torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32, **NO_HUB_KERNELS)
-    processor = AutoProcessor.from_pretrained(base_path)
-    for every_form, stage_steps in ((False, steps // 3), (True, steps - steps // 3)):
-        log.info("warm start, look stage: %d steps of %d colour questions%s", stage_steps, batch_size,
-                 " in every answer form, on varied backgrounds" if every_form else "")
-        train_sft(model, processor, colour_rows(4000, seed + every_form, every_form, varied=every_form), stage_steps,
-                  "constant_with_warmup", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
-    out = Path(out_dir)
-    model.save_pretrained(out)
-    processor.save_pretrained(out)
-    return out
+    return fine_tuned(base_path, out_dir, train, seed)
 
 
 def warm_start_with_look(base_path: str | Path, data_dir: str | Path, out_dir: str | Path, *, look_steps: int,

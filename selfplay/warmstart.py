@@ -76,6 +76,21 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
     """Fine-tune `base_path` on the world at `data_dir` and save the result to `out_dir`. `mix_in(n)`
     returns rows added to the world's `n` (selfplay/shapes_base.py adds colour questions and broad
     reading)."""
+    def train(model, processor) -> None:
+        rows = warmstart_rows(data_dir, seed)
+        if mix_in:
+            rows += mix_in(len(rows))
+        random.Random(seed).shuffle(rows)
+        log.info("warm start: %d SFT rows, %d steps of %d", len(rows), steps, batch_size)
+        train_sft(model, processor, rows, steps, "cosine", batch_size=batch_size, learning_rate=learning_rate,
+                  seed=seed)
+
+    return fine_tuned(base_path, out_dir, train, seed)
+
+
+def fine_tuned(base_path: str | Path, out_dir: str | Path, train: Callable, seed: int) -> Path:
+    """Load the checkpoint at `base_path` in float32 (torch seeded by `seed` first), run `train(model,
+    processor)` on it and save both to `out_dir` (which may be `base_path`): each warm-start stage."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -84,12 +99,7 @@ def warm_start(base_path: str | Path, data_dir: str | Path, out_dir: str | Path,
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText.from_pretrained(base_path, dtype=torch.float32, **NO_HUB_KERNELS)
     processor = AutoProcessor.from_pretrained(base_path)
-    rows = warmstart_rows(data_dir, seed)
-    if mix_in:
-        rows += mix_in(len(rows))
-    random.Random(seed).shuffle(rows)
-    log.info("warm start: %d SFT rows, %d steps of %d", len(rows), steps, batch_size)
-    train_sft(model, processor, rows, steps, "cosine", batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+    train(model, processor)
     out = Path(out_dir)
     model.save_pretrained(out)
     processor.save_pretrained(out)
