@@ -174,7 +174,11 @@ def styled(scene, fills: dict[str, tuple[int, int, int]], style: str, rng: rando
 
 def _choice(obj, noun: str, colour: str, rgb, style: str, rng: random.Random) -> tuple[str, str]:
     """An "A or B?" question about one object, answered with one of the words it offers: its colour
-    (not on grey pages), its size, or whether it is light or dark (bright or dim) where it plainly is."""
+    (not on grey pages), its size, or whether it is light or dark where it plainly is.
+
+    The light and the dark word are drawn apart (light or bright, dark or dim): drawn as fixed pairs,
+    the warm start learned to complete the pair rather than choose, and answered "Is it bright or
+    dark?" with "dim" (docs/learning.md, stop 48)."""
     luminance = _luminance(rgb)
     forms = ["size"] + ([] if style == "grey" else ["colour"])
     if luminance >= _LIGHT or luminance <= _DARK:
@@ -186,7 +190,7 @@ def _choice(obj, noun: str, colour: str, rgb, style: str, rng: random.Random) ->
     elif form == "size":
         pair, answer = ["small", "large"], obj.size
     else:
-        light, dark = rng.choice((("light", "dark"), ("bright", "dim")))
+        light, dark = rng.choice(("light", "bright")), rng.choice(("dark", "dim"))
         pair, answer = [light, dark], light if luminance >= _LIGHT else dark
     rng.shuffle(pair)
     return f"Is the {noun} {pair[0]} or {pair[1]}?", answer

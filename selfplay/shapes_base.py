@@ -26,9 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 # "rows" numbers the code that writes the rows: raised when it changes what it writes, so that a cached
-# model is built again (2: questions about plurals in -es, "How many boxes?", match their caption's "box").
+# model is built again (2: questions about plurals in -es, "How many boxes?", match their caption's "box";
+# 3: the answering rows' light and dark words drawn apart, so "bright or dark?" is asked).
 SHAPES_RECIPE = {"scenes": 2000, "scene_seed": 1, "look_steps": 600, "steps": 1000, "reading": True,
-                 "copying": True, "copy_frames": False, "answering": True, "seed": 0, "rows": 2}
+                 "copying": True, "copy_frames": False, "answering": True, "seed": 0, "rows": 3}
 
 
 def broad_rows(recipe: dict) -> Callable[[int], list[dict]]:

@@ -40,6 +40,7 @@ def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_ask_colours_only_wh
     assert rows and [r["completion"] for r in rows] == [r["completion"] for r in answering_rows(n=80, seed=0)]
     targets = {word for domain in ("scan", "aerial") for shape in SHAPES[domain] for word in (shape, shape + "s")}
     pages = {"blank": 0, "grey": 0, "colour": 0}
+    tones = set()  # the light and dark words offered together
     for row in rows:
         question, answer = row["prompt"][-1]["content"].splitlines()[0], parse_answer(_completion(row))
         words = set(re.findall(r"[a-z]+", f"{question} {answer}".lower()))
@@ -49,11 +50,15 @@ def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_ask_colours_only_wh
             assert counts.get(BASIC_COLOURS[answer], 0) >= 20, question
         if " or " in question and question.startswith("Is the"):  # "A or B?": one of the words offered
             assert answer in re.findall(r"[a-z]+", question)
+            offered = frozenset(re.findall(r"[a-z]+", question)) & {"light", "bright", "dark", "dim"}
+            tones |= {offered} if len(offered) == 2 else set()
         grey = all(r == g == b for r, g, b in counts)
         pages["blank" if list(counts) == [BLANK_GREY] else "grey" if grey and len(counts) > 20 else "colour"] += 1
         if list(counts) == [BLANK_GREY]:
             assert not words & set(BASIC_COLOURS), question
     assert all(pages.values()), pages  # the styles vary, a blank page among them
+    # each light word with each dark word: fixed pairs taught "bright or dark?" -> "dim" (stop 48)
+    assert tones == {frozenset((light, dark)) for light in ("light", "bright") for dark in ("dark", "dim")}, tones
 
 
 def test_copy_rows_name_a_new_made_up_word_in_every_scene_and_ask_about_it():
