@@ -188,6 +188,11 @@ def check_compatible(saved: dict, cfg: RunConfig, folder: Path) -> None:
                     "continuation of the saved one", ", ".join(drift))
 
 
+def check_resumable(folder: Path, cfg: RunConfig) -> None:
+    """`check_compatible` against the config saved with the round at `folder`."""
+    check_compatible(yaml.safe_load((Path(folder) / "config.yaml").read_text()), cfg, Path(folder))
+
+
 def rounds_played(folder: Path) -> int:
     """How many rounds the run had played when `folder` was saved (state.json's next round)."""
     return json.loads((Path(folder) / STATE).read_text())["next_round"]
@@ -197,7 +202,7 @@ def load_checkpoint(folder: Path, model, learners: dict, cfg: RunConfig, rank: i
     """Restore adapters, optimizer states and this process's RNG; returns state.json."""
     from peft import set_peft_model_state_dict
 
-    check_compatible(yaml.safe_load((folder / "config.yaml").read_text()), cfg, folder)
+    check_resumable(folder, cfg)
     state = json.loads((folder / STATE).read_text())
     for role, learner in learners.items():
         weights = load_file(folder / "adapters" / role / "adapter_model.safetensors")

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .checkpoint import (RECORD_FILES, CheckpointError, complete_rounds, find_resume_point, load_checkpoint, prune,
-                         rng_state, rounds_played, save_checkpoint, truncate_records)
+from .checkpoint import (RECORD_FILES, CheckpointError, check_resumable, complete_rounds, find_resume_point,
+                         load_checkpoint, prune, rng_state, rounds_played, save_checkpoint, truncate_records)
 from .builtin import resolve_data_source, resolve_eval_data, resolve_model_path
 from .config import ConfigError, RunConfig
 from .config_parser import write_resolved
@@ -120,7 +120,9 @@ def main(cfg: RunConfig) -> list[dict]:
     use_available_cores(accelerator.device.type == "cpu")
     resume_from = start_point(cfg, output_dir)
     if resume_from is not None and (played := rounds_played(resume_from)) >= cfg.game.rounds:
-        # returns before anything is written: the run's config.yaml and records stay as they were
+        # refuses what any resume refuses, then returns before anything is written: the run's config.yaml
+        # and records stay as they were
+        check_resumable(resume_from, cfg)
         log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
                  "game.rounds to go on)", resume_from, played, cfg.game.rounds)
         return []

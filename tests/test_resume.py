@@ -142,6 +142,9 @@ def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_w
     older = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=1,
                                 checkpoint={"resume": str(out / "rounds" / "0000")})))
     assert older == [] and "1 rounds are played and game.rounds is 1, nothing to do" in caplog.text
+    with pytest.raises(CheckpointError, match="model.lora_rank"):  # refused as any resume is, nothing to play or not
+        main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2, model={"lora_rank": 4},
+                            checkpoint={"resume": "auto"})))
     assert (out / "config.yaml").read_text() == config  # the run's settings are still the ones it played by
     assert [json.loads(line)["round"] for line in (out / "metrics.jsonl").read_text().splitlines()] == [0, 1]
 
