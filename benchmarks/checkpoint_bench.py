@@ -56,7 +56,7 @@ def main() -> None:
         folder = save_checkpoint(work / "run", attempt, model, learners, cfg, [rng_state()])
         saves.append(time.perf_counter() - started)
         started = time.perf_counter()
-        load_checkpoint(folder, model, learners, cfg, 0, 1)
+        load_checkpoint(folder, model, learners, 0, 1)
         loads.append(time.perf_counter() - started)
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     lora = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)

@@ -198,11 +198,11 @@ def rounds_played(folder: Path) -> int:
     return json.loads((Path(folder) / STATE).read_text())["next_round"]
 
 
-def load_checkpoint(folder: Path, model, learners: dict, cfg: RunConfig, rank: int, world_size: int) -> dict:
-    """Restore adapters, optimizer states and this process's RNG; returns state.json."""
+def load_checkpoint(folder: Path, model, learners: dict, rank: int, world_size: int) -> dict:
+    """Restore adapters, optimizer states and this process's RNG; returns state.json. The caller has
+    checked its config against the round's own (`check_resumable`)."""
     from peft import set_peft_model_state_dict
 
-    check_resumable(folder, cfg)
     state = json.loads((folder / STATE).read_text())
     for role, learner in learners.items():
         weights = load_file(folder / "adapters" / role / "adapter_model.safetensors")

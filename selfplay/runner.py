@@ -119,10 +119,10 @@ def main(cfg: RunConfig) -> list[dict]:
     setup_logging(accelerator.is_main_process)
     use_available_cores(accelerator.device.type == "cpu")
     resume_from = start_point(cfg, output_dir)
+    if resume_from is not None:
+        check_resumable(resume_from, cfg)  # refused before anything is written: config.yaml stays the run's
     if resume_from is not None and (played := rounds_played(resume_from)) >= cfg.game.rounds:
-        # refuses what any resume refuses, then returns before anything is written: the run's config.yaml
-        # and records stay as they were
-        check_resumable(resume_from, cfg)
+        # returns before anything is written: the run's config.yaml and records stay as they were
         log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
                  "game.rounds to go on)", resume_from, played, cfg.game.rounds)
         return []
@@ -177,8 +177,7 @@ def main(cfg: RunConfig) -> list[dict]:
     gc.freeze()
     first_round = 0
     if resume_from is not None:
-        state = load_checkpoint(resume_from, model, learners, cfg, accelerator.process_index,
-                                accelerator.num_processes)
+        state = load_checkpoint(resume_from, model, learners, accelerator.process_index, accelerator.num_processes)
         first_round = state["next_round"]
         for role in ROLES:
             engine.refresh(role)

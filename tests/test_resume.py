@@ -123,9 +123,11 @@ def test_corrupt_newest_round_falls_back_with_a_warning(warm_qwen, shapes_world,
 def test_breaking_changes_are_refused_and_safe_ones_accepted(warm_qwen, shapes_world, tmp_path, caplog):
     out = tmp_path / "run"
     main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=1)))
+    played_by = (out / "config.yaml").read_text()
     with pytest.raises(CheckpointError, match="model.lora_rank"):
         main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2, model={"lora_rank": 4},
                             checkpoint={"resume": "auto"})))
+    assert (out / "config.yaml").read_text() == played_by  # a refused resume does not rewrite the run's settings
     with pytest.raises(CheckpointError, match="already holds rounds"):
         main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2)))
     history = main(from_dict(_raw(warm_qwen, shapes_world, out, rounds=2, checkpoint={"resume": "auto"},
