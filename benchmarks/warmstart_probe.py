@@ -77,7 +77,8 @@ def main() -> None:
                              "answering and looks rows always mixed in (selfplay/answer_stage.py)")
     parser.add_argument("--image-size", type=int, default=56,
                         help="side in pixels the base is warm-started and probed at (112: 16 image tokens instead of "
-                             "4); the saved processor keeps it (benchmarks/image_size.py)")
+                             "4); the saved processor keeps it (benchmarks/image_size.py). With --model, the side it "
+                             "is probed at, through a copy whose processor keeps it")
     parser.add_argument("--seed", type=int, default=recipe["seed"],
                         help="seed of the warm start's training (the order of its rows)")
     parser.add_argument("--out", type=Path, default=Path("runs/warmstart_probe/model"))
@@ -100,7 +101,9 @@ def main() -> None:
     # the figures hold for the thread count they were made with: b5 built at 1 thread and at 2 differs by 10 points
     report: dict = {"settings": {**{k: str(v) for k, v in vars(args).items()}, "threads": torch.get_num_threads()}}
     model_dir = Path(args.model).expanduser() if args.model else None
-    if model_dir is None:
+    if model_dir is not None:  # its processor resizes again, to the side it was saved with (56 for the shapes models)
+        model_dir = with_image_size(model_dir, args.image_size, args.work / f"probed-{args.image_size}px")
+    else:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
         base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")
         started = time.perf_counter()
