@@ -177,8 +177,8 @@ def _choice(obj, noun: str, colour: str, rgb, style: str, rng: random.Random) ->
     (not on grey pages), its size, or whether it is light or dark where it plainly is.
 
     The light and the dark word are drawn apart (light or bright, dark or dim): drawn as fixed pairs,
-    the warm start learned to complete the pair rather than choose, and answered "Is it bright or
-    dark?" with "dim" (docs/learning.md, stop 48)."""
+    the warm start learned to complete the pair rather than choose, and answered "Is the nodule bright
+    or dark?" with "dim" (docs/learning.md, stop 48)."""
     luminance = _luminance(rgb)
     forms = ["size"] + ([] if style == "grey" else ["colour"])
     if luminance >= _LIGHT or luminance <= _DARK:

@@ -5,7 +5,7 @@ it can make itself:
 
 * `builtin:tiny-<family>`: a tiny model of that family with random weights (selfplay/tiny_model.py);
 * `builtin:shapes-<family>`: that model warm-started by SHAPES_RECIPE (selfplay/shapes_base.py),
-  about 12 minutes on 2 CPU cores the first time;
+  about 10 minutes on 2 CPU cores the first time;
 * `builtin:shapes-<domain>[-eval]`: a split of the shapes world (selfplay/world.py), as WORLD_SPLITS
   gives it; `data.source` plays on its manifest, `eval.data` evaluates on its qa.jsonl.
 
@@ -34,7 +34,7 @@ log = logging.getLogger("selfplay.builtin")
 def resolve_model_path(cfg: ModelConfig, cache_dir: str | Path) -> Path:
     """A checkpoint folder. Built-in names are built once into the cache, offline:
     `builtin:tiny-<family>` has random weights; `builtin:shapes-<family>` is that model warm-started
-    by SHAPES_RECIPE (about 12 minutes on 2 CPU cores the first time)."""
+    by SHAPES_RECIPE (about 10 minutes on 2 CPU cores the first time)."""
     if not cfg.path.startswith(BUILTIN_PREFIX):
         return Path(cfg.path).expanduser()
     from .tiny_model import FAMILIES, build_tiny_vlm
@@ -57,7 +57,7 @@ def resolve_model_path(cfg: ModelConfig, cache_dir: str | Path) -> Path:
         from .shapes_base import build_shapes_base
 
         log.info("warm-starting %s on the shapes world's source domain into %s (first use only: %d look and %d "
-                 "main steps, about 12 minutes on 2 CPU cores)", tiny, warm, SHAPES_RECIPE["look_steps"],
+                 "main steps, about 10 minutes on 2 CPU cores)", tiny, warm, SHAPES_RECIPE["look_steps"],
                  SHAPES_RECIPE["steps"])
         build_shapes_base(tiny, Path(cache_dir).expanduser() / "data" / "warmstart", warm, SHAPES_RECIPE)
         recipe.write_text(json.dumps(SHAPES_RECIPE))

@@ -58,7 +58,7 @@ def test_writers_sharing_a_cache_never_trip_over_each_others_partial_file(tmp_pa
 
 def test_the_shapes_model_is_built_by_its_recipe_once_and_again_when_the_recipe_changes(tmp_path, monkeypatch,
                                                                                          caplog):
-    # the real SHAPES_RECIPE takes about 12 minutes; a recipe of a few steps goes through the same stages
+    # the real SHAPES_RECIPE takes about 10 minutes; a recipe of a few steps goes through the same stages
     import json
 
     from selfplay import builtin
