@@ -100,9 +100,9 @@ def main() -> None:
 
     # the figures hold for the thread count they were made with: b5 built at 1 thread and at 2 differs by 10 points
     report: dict = {"settings": {**{k: str(v) for k, v in vars(args).items()}, "threads": torch.get_num_threads()}}
-    model_dir = Path(args.model).expanduser() if args.model else None
-    if model_dir is not None:  # its processor resizes again, to the side it was saved with (56 for the shapes models)
-        model_dir = with_image_size(model_dir, args.image_size, args.work / f"probed-{args.image_size}px")
+    if args.model:  # its processor resizes again, to the side it was saved with (56 for the shapes models)
+        model_dir = with_image_size(Path(args.model).expanduser(), args.image_size,
+                                    args.work / f"probed-{args.image_size}px")
     else:
         base = resolve_model_path(ModelConfig(path=args.base), args.cache)
         base = with_image_size(base, args.image_size, args.work / f"base-{args.image_size}px")

@@ -120,12 +120,12 @@ def main(cfg: RunConfig) -> list[dict]:
     use_available_cores(accelerator.device.type == "cpu")
     resume_from = start_point(cfg, output_dir)
     if resume_from is not None:
-        check_resumable(resume_from, cfg)  # refused before anything is written: config.yaml stays the run's
-    if resume_from is not None and (played := rounds_played(resume_from)) >= cfg.game.rounds:
-        # returns before anything is written: the run's config.yaml and records stay as they were
-        log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
-                 "game.rounds to go on)", resume_from, played, cfg.game.rounds)
-        return []
+        # both before anything is written: the run's config.yaml and records stay as they were
+        check_resumable(resume_from, cfg)
+        if (played := rounds_played(resume_from)) >= cfg.game.rounds:
+            log.info("resuming from %s: %d rounds are played and game.rounds is %d, nothing to do (raise "
+                     "game.rounds to go on)", resume_from, played, cfg.game.rounds)
+            return []
     if accelerator.is_main_process:
         write_resolved(cfg, output_dir / "config.yaml")
     tracker = RunTracker(accelerator, cfg)

@@ -51,7 +51,8 @@ def test_answering_rows_ask_any_noun_in_the_worlds_forms_and_ask_colours_only_wh
         if " or " in question and question.startswith("Is the"):  # "A or B?": one of the words offered
             assert answer in re.findall(r"[a-z]+", question)
             offered = frozenset(re.findall(r"[a-z]+", question)) & {"light", "bright", "dark", "dim"}
-            tones |= {offered} if len(offered) == 2 else set()
+            if len(offered) == 2:
+                tones.add(offered)
         grey = all(r == g == b for r, g, b in counts)
         pages["blank" if list(counts) == [BLANK_GREY] else "grey" if grey and len(counts) > 20 else "colour"] += 1
         if list(counts) == [BLANK_GREY]:
